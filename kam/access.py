@@ -1,0 +1,116 @@
+"""Who may see and change what: the one place every app asks.
+
+Rules (see shared/DOMAIN.md):
+- sales leadership and administrators see and change everything;
+- finance and viewers see every account read-only (finance edits escalations in its own app);
+- anyone on an account's team sees and changes that account;
+- a key account manager also reads the (tiered) list of all accounts, but opens only their own;
+- everything else is outside the user's scope.
+
+Outside the scope answers 404 (the object's existence is not revealed); inside the scope but
+read-only answers 403.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, Model, OuterRef, QuerySet
+from django.http import Http404
+
+from kam.roles import Role
+
+if TYPE_CHECKING:
+    from accounts.models import Account
+    from kam.models import Job, User
+
+M = TypeVar("M", bound=Model)
+
+EDIT_ALL_ROLES = (Role.SALES_LEADERSHIP, Role.ADMINISTRATOR)
+READ_ALL_ROLES = (*EDIT_ALL_ROLES, Role.FINANCE, Role.VIEWER)
+ACCOUNT_LIST_ROLES = (*READ_ALL_ROLES, Role.KEY_ACCOUNT_MANAGER)
+
+
+def _on_team(user: User, queryset: QuerySet[M], account_path: str) -> QuerySet[M]:
+    from accounts.models import AccountTeamMember
+
+    memberships = AccountTeamMember.objects.filter(
+        user=user, account_id=OuterRef(account_path or "pk")
+    )
+    return queryset.filter(Exists(memberships))
+
+
+def reads_all_accounts(user: User) -> bool:
+    return user.is_authenticated and user.has_role(*READ_ALL_ROLES)
+
+
+def edits_all_accounts(user: User) -> bool:
+    return user.is_authenticated and user.has_role(*EDIT_ALL_ROLES)
+
+
+def may_list_accounts(user: User) -> bool:
+    """Whether the user may read the list of all accounts (not necessarily open them)."""
+    return user.is_authenticated and user.has_role(*ACCOUNT_LIST_ROLES)
+
+
+def scope(user: User, queryset: QuerySet[M], *, account_path: str = "") -> QuerySet[M]:
+    """Narrow ``queryset`` to the rows the user may open.
+
+    ``account_path`` is the lookup from the queryset's model to its account: ``""`` for
+    accounts themselves, ``"account"`` for a contact, ``"plan__account"`` further away.
+    """
+    if not user.is_authenticated:
+        return queryset.none()
+    if reads_all_accounts(user):
+        return queryset
+    return _on_team(user, queryset, account_path)
+
+
+def editable(user: User, queryset: QuerySet[M], *, account_path: str = "") -> QuerySet[M]:
+    """Narrow ``queryset`` to the rows the user may change."""
+    if not user.is_authenticated:
+        return queryset.none()
+    if edits_all_accounts(user):
+        return queryset
+    return _on_team(user, queryset, account_path)
+
+
+def can_edit(user: User, account: Account) -> bool:
+    """Whether the user may change this account and everything that belongs to it."""
+    if not user.is_authenticated:
+        return False
+    if edits_all_accounts(user):
+        return True
+    return account.team_members.filter(user=user).exists()
+
+
+def get_for_user(user: User, queryset: QuerySet[M], *, account_path: str = "", **lookup) -> M:
+    """Return the one row the user may open, or raise 404 (also when it is out of scope)."""
+    try:
+        return scope(user, queryset, account_path=account_path).get(**lookup)
+    except queryset.model.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def get_editable_for_user(
+    user: User, queryset: QuerySet[M], *, account_path: str = "", **lookup
+) -> M:
+    """Return the row the user may change: 404 out of scope, 403 when only readable."""
+    obj = get_for_user(user, queryset, account_path=account_path, **lookup)
+    if not editable(user, queryset, account_path=account_path).filter(pk=obj.pk).exists():
+        raise PermissionDenied
+    return obj
+
+
+def scope_jobs(user: User, queryset: QuerySet[Job]) -> QuerySet[Job]:
+    """Jobs a user may see: their own; administrators see all."""
+    if not user.is_authenticated:
+        return queryset.none()
+    if user.has_role(Role.ADMINISTRATOR):
+        return queryset
+    return queryset.filter(created_by=user)
+
+
+def may_run_system_check(user: User) -> bool:
+    return user.is_authenticated and user.has_role(Role.ADMINISTRATOR)

@@ -1,0 +1,52 @@
+"""The top navigation: each entry names the predicate that decides who sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from kam import access
+from kam.models import User
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str | Promise
+    url_name: str
+    active_prefix: str  # view names starting with this mark the entry as the current area
+    visible: Callable[[User], bool]
+
+
+def _everyone(user: User) -> bool:
+    return user.is_authenticated
+
+
+def _staff(user: User) -> bool:
+    return user.is_authenticated and user.is_staff
+
+
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem(_("Overview"), "kam:home", "kam:home", _everyone),
+    NavItem(_("Accounts"), "accounts:account-list", "accounts:", access.may_list_accounts),
+    NavItem(_("Jobs"), "kam:job-list", "kam:job", _everyone),
+    NavItem(_("Administration"), "admin:index", "admin:", _staff),
+)
+
+
+def nav_for(request: HttpRequest) -> list[dict[str, object]]:
+    """The entries the request's user may use, the current area marked active."""
+    user = request.user
+    match = getattr(request, "resolver_match", None)
+    current = match.view_name if match else ""
+    items = []
+    for item in NAV_ITEMS:
+        if not item.visible(user):
+            continue
+        active = current.startswith(item.active_prefix)
+        items.append({"label": item.label, "url": reverse(item.url_name), "active": active})
+    return items

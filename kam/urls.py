@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from kam import views
+
+kam_patterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("language/", views.language_set, name="language-set"),
+    path("jobs/", views.JobListView.as_view(), name="job-list"),
+    path("jobs/system-check/", views.system_check_start, name="job-system-check"),
+    path("jobs/<int:pk>/", views.JobDetailView.as_view(), name="job-detail"),
+    path("jobs/<int:pk>/retry/", views.job_retry, name="job-retry"),
+    path("jobs/<int:pk>/file/", views.job_result_file, name="job-file"),
+]
+
+urlpatterns = [
+    path("", include((kam_patterns, "kam"))),
+    path("healthz", views.healthz, name="healthz"),
+    path("auth/", include("django.contrib.auth.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,126 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import check_for_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from django.views.generic import DetailView, ListView, TemplateView
+from django.views.i18n import set_language
+
+from accounts import selectors as account_selectors
+from kam import access, selectors, services
+from kam.models import Job
+from kam.roles import Role
+
+
+class HomeView(TemplateView):
+    template_name = "kam/home.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return super().get_context_data(
+            user_roles=sorted(user.roles, key=list(Role).index),
+            my_accounts=account_selectors.accounts_of_user(user=user)[:20],
+            **kwargs,
+        )
+
+
+@login_not_required
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    problems = selectors.health_problems()
+    if problems:
+        return JsonResponse({"status": "unavailable", **problems}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Switch the language for this browser (Django's view) and remember it for the user."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and check_for_language(language):
+        try:
+            services.user_set_language(user=request.user, language=language)
+        except ValidationError:
+            pass  # Django's view has already ignored an unknown language the same way.
+    return response
+
+
+class JobListView(ListView):
+    template_name = "kam/job_list.html"
+    context_object_name = "jobs"
+    paginate_by = 25
+
+    def get_queryset(self):
+        self.filterset = selectors.job_filterset(user=self.request.user, data=self.request.GET)
+        return self.filterset.qs
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            filterset=self.filterset,
+            may_run_system_check=access.may_run_system_check(self.request.user),
+            **kwargs,
+        )
+
+
+class JobDetailView(DetailView):
+    context_object_name = "job"
+
+    def get_object(self, queryset=None) -> Job:
+        return selectors.job_get(user=self.request.user, pk=self.kwargs["pk"])
+
+    def get_template_names(self) -> list[str]:
+        # htmx polls for the progress panel alone while the job runs.
+        if self.request.htmx:
+            return ["kam/includes/_job_progress.html"]
+        return ["kam/job_detail.html"]
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+
+
+@require_POST
+def system_check_start(request: HttpRequest) -> HttpResponse:
+    if not access.may_run_system_check(request.user):
+        raise PermissionDenied
+    job = services.job_enqueue(kind=Job.Kind.SYSTEM_CHECK, created_by=request.user)
+    messages.success(request, _("The system check has been queued."))
+    return redirect(job)
+
+
+@require_POST
+def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    job = selectors.job_get(user=request.user, pk=pk)
+    try:
+        services.job_retry(job=job)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, _("The job has been queued again."))
+    return redirect(job)
+
+
+@require_GET
+def job_result_file(request: HttpRequest, pk: int) -> FileResponse:
+    job = selectors.job_get(user=request.user, pk=pk)
+    if not job.result_file:
+        raise Http404
+    try:
+        handle = job.result_file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    return FileResponse(handle, as_attachment=True, filename=job.result_file.name.rsplit("/", 1)[-1])
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Explain an expired or missing CSRF token in the app's own shell."""
+    return render(request, "403_csrf.html", status=403)

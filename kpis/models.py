@@ -1,0 +1,1 @@
+"""Models of the kpis app arrive with its issue."""

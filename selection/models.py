@@ -1,0 +1,1 @@
+"""Models of the selection app arrive with its issue."""
