@@ -7,8 +7,12 @@ from accounts.models import Account, Industry, Region
 
 class AccountFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="filter_search")
-    industry = django_filters.ChoiceFilter(label=_("Industry"), choices=Industry.choices)
-    region = django_filters.ChoiceFilter(label=_("Region"), choices=Region.choices)
+    industry = django_filters.ChoiceFilter(
+        label=_("Industry"), choices=Industry.choices, empty_label=_("All")
+    )
+    region = django_filters.ChoiceFilter(
+        label=_("Region"), choices=Region.choices, empty_label=_("All")
+    )
 
     class Meta:
         model = Account

@@ -14,9 +14,7 @@ class AccountListView(ListView):
     def get_queryset(self):
         if not access.may_list_accounts(self.request.user):
             raise PermissionDenied
-        self.filterset = selectors.account_filterset(
-            user=self.request.user, data=self.request.GET
-        )
+        self.filterset = selectors.account_filterset(user=self.request.user, data=self.request.GET)
         return self.filterset.qs
 
     def get_context_data(self, **kwargs):

@@ -20,6 +20,7 @@ class NavItem:
     url_name: str
     active_prefix: str  # view names starting with this mark the entry as the current area
     visible: Callable[[User], bool]
+    description: str | Promise = ""
 
 
 def _everyone(user: User) -> bool:
@@ -32,9 +33,27 @@ def _staff(user: User) -> bool:
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(_("Overview"), "kam:home", "kam:home", _everyone),
-    NavItem(_("Accounts"), "accounts:account-list", "accounts:", access.may_list_accounts),
-    NavItem(_("Jobs"), "kam:job-list", "kam:job", _everyone),
-    NavItem(_("Administration"), "admin:index", "admin:", _staff),
+    NavItem(
+        _("Accounts"),
+        "accounts:account-list",
+        "accounts:",
+        access.may_list_accounts,
+        _("Customer profiles, account teams and the buying center."),
+    ),
+    NavItem(
+        _("Jobs"),
+        "kam:job-list",
+        "kam:job",
+        _everyone,
+        _("Background work such as printouts and imports, with progress and results."),
+    ),
+    NavItem(
+        _("Administration"),
+        "admin:index",
+        "admin:",
+        _staff,
+        _("Users, roles and the programme's configuration."),
+    ),
 )
 
 
@@ -48,5 +67,12 @@ def nav_for(request: HttpRequest) -> list[dict[str, object]]:
         if not item.visible(user):
             continue
         active = current.startswith(item.active_prefix)
-        items.append({"label": item.label, "url": reverse(item.url_name), "active": active})
+        items.append(
+            {
+                "label": item.label,
+                "description": item.description,
+                "url": reverse(item.url_name),
+                "active": active,
+            }
+        )
     return items

@@ -88,9 +88,7 @@ def job_execute(*, job_id: int, work: JobWork) -> Job | None:
     A job interrupted mid-run (its worker died) is claimed again and rerun, so ``work`` must
     itself be idempotent. Exceptions from ``work`` mark the job failed and are not re-raised.
     """
-    claimed = Job.objects.filter(
-        pk=job_id, state__in=[Job.State.QUEUED, Job.State.RUNNING]
-    ).update(
+    claimed = Job.objects.filter(pk=job_id, state__in=[Job.State.QUEUED, Job.State.RUNNING]).update(
         state=Job.State.RUNNING,
         started_at=timezone.now(),
         attempts=F("attempts") + 1,

@@ -1,10 +1,10 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -22,9 +22,11 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
+        my_accounts = account_selectors.accounts_of_user(user=user)
         return super().get_context_data(
             user_roles=sorted(user.roles, key=list(Role).index),
-            my_accounts=account_selectors.accounts_of_user(user=user)[:20],
+            my_accounts=my_accounts[:20],
+            my_account_count=my_accounts.count(),
             **kwargs,
         )
 
@@ -45,11 +47,9 @@ def language_set(request: HttpRequest) -> HttpResponse:
     """Switch the language for this browser (Django's view) and remember it for the user."""
     response = set_language(request)
     language = request.POST.get("language", "")
-    if request.user.is_authenticated and check_for_language(language):
-        try:
-            services.user_set_language(user=request.user, language=language)
-        except ValidationError:
-            pass  # Django's view has already ignored an unknown language the same way.
+    # Django's view has already ignored an unknown language; remember only a valid one.
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.user_set_language(user=request.user, language=language)
     return response
 
 
@@ -118,7 +118,9 @@ def job_result_file(request: HttpRequest, pk: int) -> FileResponse:
         handle = job.result_file.open("rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
-    return FileResponse(handle, as_attachment=True, filename=job.result_file.name.rsplit("/", 1)[-1])
+    return FileResponse(
+        handle, as_attachment=True, filename=job.result_file.name.rsplit("/", 1)[-1]
+    )
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -21,8 +21,14 @@ AXE_SCRIPT = NODE_MODULES / "axe-core" / "axe.min.js"
 VNU_JAR = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
 SCREENSHOTS = settings.BASE_DIR / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -99,9 +105,7 @@ def login(page, live_server, username: str, password: str) -> None:
 def assert_accessible(page) -> None:
     """axe-core on the current page: no serious or critical violations."""
     page.evaluate(AXE_SCRIPT.read_text())
-    result = page.evaluate(
-        "async () => await axe.run(document, {resultTypes: ['violations']})"
-    )
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     serious = [
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
         for v in result["violations"]
@@ -130,7 +134,10 @@ class HtmlChecker:
             paths.append(str(path))
         result = subprocess.run(
             ["java", "-jar", str(VNU_JAR), "--format", "json", "--exit-zero-always", *paths],
-            capture_output=True, text=True, timeout=120, check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         )
         messages = json.loads(result.stderr or '{"messages": []}')["messages"]
         errors = [

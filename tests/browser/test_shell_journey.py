@@ -10,7 +10,13 @@ from kam import services
 from kam.models import Job
 from kam.roles import Role
 from tests.browser.conftest import assert_accessible, login, visit
-from tests.factories import TEST_PASSWORD, AccountFactory, JobFactory, TeamMemberFactory, UserFactory
+from tests.factories import (
+    TEST_PASSWORD,
+    AccountFactory,
+    JobFactory,
+    TeamMemberFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -27,8 +33,9 @@ NAVIGATION = {
 def test_each_role_logs_in_sees_its_navigation_switches_language_and_logs_out(
     page, live_server, html_checker, role
 ) -> None:
-    user = UserFactory(username="anna", first_name="Anna", roles=[role],
-                       is_staff=role == Role.ADMINISTRATOR)
+    user = UserFactory(
+        username="anna", first_name="Anna", roles=[role], is_staff=role == Role.ADMINISTRATOR
+    )
     visit(page, live_server, "/auth/login/", html_checker)
 
     login(page, live_server, "anna", TEST_PASSWORD)
@@ -63,8 +70,16 @@ def test_kam_pages_pass_axe_and_the_html_checker(page, live_server, html_checker
     job = JobFactory(created_by=kam, state=Job.State.FAILED, error="ValueError: Zeile 3")
     login(page, live_server, "jonas", TEST_PASSWORD)
 
-    for path in ("/", "/accounts/", "/accounts/?q=Brandt", f"/accounts/{account.pk}/", "/jobs/",
-                 f"/jobs/{job.pk}/", "/auth/password_change/", "/no-such-page/"):
+    for path in (
+        "/",
+        "/accounts/",
+        "/accounts/?q=Brandt",
+        f"/accounts/{account.pk}/",
+        "/jobs/",
+        f"/jobs/{job.pk}/",
+        "/auth/password_change/",
+        "/no-such-page/",
+    ):
         visit(page, live_server, path, html_checker)
 
     page.goto(f"{live_server.url}/accounts/")
@@ -79,10 +94,15 @@ def test_anonymous_pages_pass_axe_and_the_html_checker(page, live_server, html_c
 
 
 def test_job_progress_updates_live_without_a_reload(page, live_server) -> None:
-    admin = UserFactory(username="admin", first_name="Thomas", roles=[Role.ADMINISTRATOR],
-                        is_staff=True)
-    job = JobFactory(created_by=admin, state=Job.State.RUNNING, progress=30,
-                     progress_message="Datenbank wird gelesen")
+    admin = UserFactory(
+        username="admin", first_name="Thomas", roles=[Role.ADMINISTRATOR], is_staff=True
+    )
+    job = JobFactory(
+        created_by=admin,
+        state=Job.State.RUNNING,
+        progress=30,
+        progress_message="Datenbank wird gelesen",
+    )
     login(page, live_server, "admin", TEST_PASSWORD)
     page.goto(f"{live_server.url}/jobs/{job.pk}/")
     expect(page.get_by_role("status")).to_contain_text("Datenbank wird gelesen")

@@ -47,7 +47,10 @@ def test_out_of_scope_is_404_and_read_only_is_403(cast) -> None:
         access.get_for_user(cast.outsider_kam, Account.objects.all(), pk=cast.account.pk)
     with pytest.raises(PermissionDenied):
         access.get_editable_for_user(cast.finance, Account.objects.all(), pk=cast.account.pk)
-    assert access.get_editable_for_user(cast.kam, Account.objects.all(), pk=cast.account.pk) == cast.account
+    assert (
+        access.get_editable_for_user(cast.kam, Account.objects.all(), pk=cast.account.pk)
+        == cast.account
+    )
 
 
 def test_kam_lists_all_accounts_but_opens_only_their_own(client, cast) -> None:

@@ -9,8 +9,17 @@ from django.urls import reverse
 from kam.models import Job
 from tests.factories import JobFactory
 
-ROLES = ("anonymous", "leadership", "kam", "team_member", "outsider_kam", "finance", "viewer",
-         "admin", "no_role")
+ROLES = (
+    "anonymous",
+    "leadership",
+    "kam",
+    "team_member",
+    "outsider_kam",
+    "finance",
+    "viewer",
+    "admin",
+    "no_role",
+)
 LOGIN = "login"
 
 
@@ -29,8 +38,14 @@ class Row:
         return self.expect.get(role, self.default)
 
 
-READ_ALL = {"leadership": 200, "kam": 200, "team_member": 200, "finance": 200, "viewer": 200,
-            "admin": 200}
+READ_ALL = {
+    "leadership": 200,
+    "kam": 200,
+    "team_member": 200,
+    "finance": 200,
+    "viewer": 200,
+    "admin": 200,
+}
 
 MATRIX = (
     Row("home", "get", "kam:home", 200),

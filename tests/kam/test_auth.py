@@ -59,8 +59,10 @@ def test_password_reset_sends_a_german_mail_with_a_working_link(client, cast) ->
     link = re.search(r"https?://[^/]+(/auth/reset/\S+)", message.body).group(1)
     form_page = client.get(link, follow=True)
     assert "Neues Passwort festlegen" in form_page.content.decode()
-    done = client.post(form_page.redirect_chain[-1][0],
-                       {"new_password1": "a-brand-new-passphrase", "new_password2": "a-brand-new-passphrase"})
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "a-brand-new-passphrase", "new_password2": "a-brand-new-passphrase"},
+    )
     assert done.status_code == 302
     cast.kam.refresh_from_db()
     assert cast.kam.check_password("a-brand-new-passphrase")
@@ -69,9 +71,14 @@ def test_password_reset_sends_a_german_mail_with_a_working_link(client, cast) ->
 def test_password_change_enforces_the_password_rules(client, cast) -> None:
     client.force_login(cast.kam)
 
-    response = client.post(reverse("password_change"), {
-        "old_password": TEST_PASSWORD, "new_password1": "12345", "new_password2": "12345",
-    })
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": "12345",
+            "new_password2": "12345",
+        },
+    )
 
     assert response.status_code == 200
     assert "Dieses Passwort ist zu kurz" in response.content.decode()
@@ -106,7 +113,8 @@ def test_an_unknown_language_changes_nothing(client, cast) -> None:
 def test_an_unsafe_next_url_is_not_followed(client, cast) -> None:
     client.force_login(cast.kam)
 
-    response = client.post(reverse("kam:language-set"),
-                           {"language": "en", "next": "https://evil.example.com/"})
+    response = client.post(
+        reverse("kam:language-set"), {"language": "en", "next": "https://evil.example.com/"}
+    )
 
     assert "evil.example.com" not in response["Location"]

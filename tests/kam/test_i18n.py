@@ -28,7 +28,10 @@ def fresh_catalogue(tmp_path_factory) -> polib.POFile:
             shutil.copy(source, root / part)
     subprocess.run(
         [sys.executable, "manage.py", "makemessages", "-l", "de", "--no-obsolete"],
-        cwd=root, check=True, capture_output=True, timeout=120,
+        cwd=root,
+        check=True,
+        capture_output=True,
+        timeout=120,
         env={"PATH": "/usr/bin:/bin", "KAM_TESTING": "true", "DATABASE_URL": "sqlite:///:memory:"},
     )
     return polib.pofile(str(root / "locale/de/LC_MESSAGES/django.po"))
@@ -56,9 +59,7 @@ def _render(source: str, language: str, **context) -> str:
         return Template("{% load kam l10n %}" + source).render(Context(context))
 
 
-@pytest.mark.parametrize(
-    ("language", "expected"), [("de", "1.234,56\xa0€"), ("en", "€1,234.56")]
-)
+@pytest.mark.parametrize(("language", "expected"), [("de", "1.234,56\xa0€"), ("en", "€1,234.56")])
 def test_money_follows_the_locale(language, expected) -> None:
     assert _render("{{ amount|money }}", language, amount=Decimal("1234.56")) == expected
 
@@ -70,7 +71,8 @@ def test_money_follows_the_locale(language, expected) -> None:
 def test_numbers_and_dates_follow_the_locale(language, number, date) -> None:
     moment = timezone.make_aware(datetime(2026, 12, 24, 18, 30))
 
-    rendered = _render('{{ n|localize }} {{ d|date:"SHORT_DATE_FORMAT" }}', language,
-                       n=1234567, d=moment)
+    rendered = _render(
+        '{{ n|localize }} {{ d|date:"SHORT_DATE_FORMAT" }}', language, n=1234567, d=moment
+    )
 
     assert rendered == f"{number} {date}"

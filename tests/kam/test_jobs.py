@@ -32,7 +32,9 @@ def test_execute_runs_a_queued_job_to_success(cast) -> None:
     assert done.started_at <= done.finished_at
 
 
-def test_execute_records_a_failure_and_a_retry_queues_it_again(cast, django_capture_on_commit_callbacks) -> None:
+def test_execute_records_a_failure_and_a_retry_queues_it_again(
+    cast, django_capture_on_commit_callbacks
+) -> None:
     job = JobFactory(created_by=cast.kam)
 
     failed = services.job_execute(job_id=job.pk, work=_fail)
@@ -97,14 +99,17 @@ def test_admin_runs_the_system_check_from_the_ui_and_downloads_its_pdf(
     download = client.get(reverse("kam:job-file", args=[job.pk]))
     pdf = tmp_path / "check.pdf"
     pdf.write_bytes(b"".join(download.streaming_content))
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "KAM-Systemprüfung" in text
     assert "Accounts" in text
 
 
 def test_job_progress_partial_is_served_to_htmx(client, cast) -> None:
-    job = JobFactory(created_by=cast.kam, state=Job.State.RUNNING, progress=40,
-                     progress_message="Reading")
+    job = JobFactory(
+        created_by=cast.kam, state=Job.State.RUNNING, progress=40, progress_message="Reading"
+    )
     client.force_login(cast.kam)
 
     partial = client.get(reverse("kam:job-detail", args=[job.pk]), headers={"HX-Request": "true"})

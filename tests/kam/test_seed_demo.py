@@ -10,7 +10,9 @@ def _snapshot() -> tuple:
     return (
         sorted(User.objects.values_list("username", "password", "first_name", "is_staff")),
         sorted(Account.objects.values_list("erp_number", "name", "industry", "region", "country")),
-        sorted(AccountTeamMember.objects.values_list("account__erp_number", "user__username", "role")),
+        sorted(
+            AccountTeamMember.objects.values_list("account__erp_number", "user__username", "role")
+        ),
     )
 
 

@@ -21,7 +21,9 @@ def _database_url() -> str:
     credentials = quote(db["USER"] or "")
     if db["PASSWORD"]:
         credentials += ":" + quote(db["PASSWORD"])
-    host = f"{credentials}@{db['HOST'] or '127.0.0.1'}" if credentials else db["HOST"] or "127.0.0.1"
+    host = (
+        f"{credentials}@{db['HOST'] or '127.0.0.1'}" if credentials else db["HOST"] or "127.0.0.1"
+    )
     return f"postgres://{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
@@ -33,9 +35,23 @@ def celery_worker(transactional_db, tmp_path):
         pytest.skip("The worker shares the test database only on PostgreSQL (DATABASE_URL).")
     env = {**os.environ, "DATABASE_URL": _database_url(), "MEDIA_ROOT": str(tmp_path)}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "kam", "worker", "--pool=solo",
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--hostname=test@%h"],
-        env=env, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "kam",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname=test@%h",
+        ],
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     yield worker

@@ -25,8 +25,22 @@ DEMO_USERS = (
 )
 
 NAME_STEMS = (
-    "Müller", "Schneider", "Hoffmann", "Brandt", "Lindner", "Weber", "Kessler", "Hartmann",
-    "Baumann", "Zimmermann", "Friedrich", "Lorenz", "Seidel", "Vogt", "Kraus", "Böhm",
+    "Müller",
+    "Schneider",
+    "Hoffmann",
+    "Brandt",
+    "Lindner",
+    "Weber",
+    "Kessler",
+    "Hartmann",
+    "Baumann",
+    "Zimmermann",
+    "Friedrich",
+    "Lorenz",
+    "Seidel",
+    "Vogt",
+    "Kraus",
+    "Böhm",
 )
 NAME_SUFFIXES = {
     Industry.AUTOMOTIVE: ("Automotive", "Fahrzeugtechnik", "Zulieferteile"),
@@ -42,31 +56,37 @@ NAME_SUFFIXES = {
 }
 LEGAL_FORMS = ("GmbH", "AG", "GmbH & Co. KG", "SE", "KG")
 REGION_COUNTRIES = {
-    Region.NORTH: ("DE",), Region.EAST: ("DE",), Region.SOUTH: ("DE", "AT"),
-    Region.WEST: ("DE", "NL"), Region.INTERNATIONAL: ("CH", "FR", "IT", "PL", "US"),
+    Region.NORTH: ("DE",),
+    Region.EAST: ("DE",),
+    Region.SOUTH: ("DE", "AT"),
+    Region.WEST: ("DE", "NL"),
+    Region.INTERNATIONAL: ("CH", "FR", "IT", "PL", "US"),
 }
 ACCOUNT_COUNT = 80
 
 
 def demo_accounts() -> list[dict[str, str]]:
     """The same 80 accounts every time (a fixed seed), each with a unique name and number."""
-    rng = random.Random(2026)  # noqa: S311 - demo data, not security
+    rng = random.Random(2026)
     industries, regions = list(Industry), list(Region)
     accounts, names = [], set()
     while len(accounts) < ACCOUNT_COUNT:
         industry = rng.choice(industries)
         region = rng.choice(regions)
-        name = f"{rng.choice(NAME_STEMS)} {rng.choice(NAME_SUFFIXES[industry])} {rng.choice(LEGAL_FORMS)}"
+        stem, suffix = rng.choice(NAME_STEMS), rng.choice(NAME_SUFFIXES[industry])
+        name = f"{stem} {suffix} {rng.choice(LEGAL_FORMS)}"
         if name in names:
             continue
         names.add(name)
-        accounts.append({
-            "erp_number": f"D{10000 + len(accounts) * 37:06d}",
-            "name": name,
-            "industry": industry,
-            "region": region,
-            "country": rng.choice(REGION_COUNTRIES[region]),
-        })
+        accounts.append(
+            {
+                "erp_number": f"D{10000 + len(accounts) * 37:06d}",
+                "name": name,
+                "industry": industry,
+                "region": region,
+                "country": rng.choice(REGION_COUNTRIES[region]),
+            }
+        )
     return accounts
 
 
@@ -106,11 +126,17 @@ class Command(BaseCommand):
 
     def _accounts(self) -> list[Account]:
         rows = demo_accounts()
-        existing = set(Account.objects.filter(erp_number__in=[r["erp_number"] for r in rows])
-                       .values_list("erp_number", flat=True))
+        existing = set(
+            Account.objects.filter(erp_number__in=[r["erp_number"] for r in rows]).values_list(
+                "erp_number", flat=True
+            )
+        )
         Account.objects.bulk_create(Account(**r) for r in rows if r["erp_number"] not in existing)
-        return list(Account.objects.filter(erp_number__in=[r["erp_number"] for r in rows])
-                    .order_by("erp_number"))
+        return list(
+            Account.objects.filter(erp_number__in=[r["erp_number"] for r in rows]).order_by(
+                "erp_number"
+            )
+        )
 
     def _teams(self, users: dict[str, User], accounts: list[Account]) -> None:
         # The first 30 accounts are the key accounts, worked by three KAMs in turn; a mentor
@@ -118,13 +144,20 @@ class Command(BaseCommand):
         kams = [users["kam.becker"], users["kam.wolf"], users["kam.aydin"]]
         members = []
         for index, account in enumerate(accounts[:30]):
-            members.append(AccountTeamMember(account=account, user=kams[index % 3],
-                                             role=TeamRole.KEY_ACCOUNT_MANAGER))
+            members.append(
+                AccountTeamMember(
+                    account=account, user=kams[index % 3], role=TeamRole.KEY_ACCOUNT_MANAGER
+                )
+            )
             deputy = kams[(index + 1) % 3]
             members.append(AccountTeamMember(account=account, user=deputy, role=TeamRole.DEPUTY))
             if index % 5 == 0:
-                members.append(AccountTeamMember(account=account, user=users["mentor"],
-                                                 role=TeamRole.MENTOR))
-                members.append(AccountTeamMember(account=account, user=users["leitung"],
-                                                 role=TeamRole.EXECUTIVE_SPONSOR))
+                members.append(
+                    AccountTeamMember(account=account, user=users["mentor"], role=TeamRole.MENTOR)
+                )
+                members.append(
+                    AccountTeamMember(
+                        account=account, user=users["leitung"], role=TeamRole.EXECUTIVE_SPONSOR
+                    )
+                )
         AccountTeamMember.objects.bulk_create(members, ignore_conflicts=True)
