@@ -11,7 +11,7 @@ RUN useradd --create-home --uid 1000 kam
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
-RUN pip install . && pip uninstall -y kam
+RUN pip install .
 
 COPY --chown=kam:kam . .
 # Build-time only: collectstatic and compilemessages need settings, not secrets.

@@ -41,7 +41,7 @@ system-packages:  ## Debian/Ubuntu packages for PDFs, translations and the brows
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES)
 
 test: install check-system node_modules/.installed  ## Run every test.
-	$(MANAGE) compilemessages --ignore=.venv --ignore=node_modules -v0
+	KAM_TESTING=true $(MANAGE) compilemessages --ignore=.venv --ignore=node_modules -v0
 	$(BIN)/pytest
 
 lint: install

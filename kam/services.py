@@ -131,7 +131,9 @@ def system_check(job: Job, report: ProgressReporter) -> dict[str, Any]:
         "kam/system_check_print.html",
         {"job": job, "counts": counts, "worker": platform.node(), "now": timezone.now()},
     )
-    # Saving under a fixed name per job keeps a rerun from piling up files.
+    # A rerun (an interrupted job claimed again) replaces its file instead of adding one.
+    if job.result_file:
+        job.result_file.delete(save=False)
     job.result_file.save(f"system-check-{job.pk}.pdf", ContentFile(pdf), save=False)
     Job.objects.filter(pk=job.pk).update(result_file=job.result_file.name)
     report(90, _("Finishing"))
