@@ -1,25 +1,178 @@
-import django_filters
-from django.db.models import Q, QuerySet
-from django.utils.translation import gettext_lazy as _
+from __future__ import annotations
 
-from accounts.models import Account, Industry, Region
+import django_filters
+from django import forms
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from accounts.models import (
+    Account,
+    AccountStatus,
+    AccountTeamMember,
+    AccountType,
+    Industry,
+    PartnershipStrategy,
+    Region,
+    TeamRole,
+)
+from kam.models import User
+
+# Sort parameter → (label, order_by fields). The first field is the column itself; the rest
+# break ties so that pages never overlap.
+SORT_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "name": (_("Name"), ("name",)),
+    "erp_number": (_("ERP customer number"), ("erp_number",)),
+    "tier": (_("Tier"), ("tier_rank", "tier")),
+    "account_type": (_("Account type"), ("account_type",)),
+    "status": (_("Status"), ("status",)),
+    "kam": (_("Key account manager"), ("kam_last_name", "kam_first_name")),
+    "industry": (_("Industry"), ("industry",)),
+    "region": (_("Region"), ("region",)),
+    "country": (_("Country"), ("country",)),
+}
+
+
+def _sort_choices() -> list[tuple[str, str]]:
+    choices = []
+    for param, (label, _fields) in SORT_COLUMNS.items():
+        choices.append((param, label))
+        choices.append((f"-{param}", format_lazy(_("{label} (descending)"), label=label)))
+    return choices
+
+
+def _tier_choices() -> list[tuple[str, str]]:
+    """The tiers in use, best rank first (tiers are named by the selection app, not a fixed set)."""
+    tiers = (
+        Account.objects.exclude(tier="")
+        .values("tier")
+        .annotate(rank=Min("tier_rank"))
+        .order_by(F("rank").asc(nulls_last=True), "tier")
+    )
+    return [(row["tier"], row["tier"]) for row in tiers]
+
+
+class AccountOrderingFilter(django_filters.OrderingFilter):
+    """Sorts by the chosen columns, empty values last on every database, then by name and pk."""
+
+    def filter(self, qs: QuerySet[Account], value: list[str] | None) -> QuerySet[Account]:
+        if not value:
+            return qs
+        ordering = []
+        for param in value:
+            descending = param.startswith("-")
+            _label, fields = SORT_COLUMNS[param.removeprefix("-")]
+            for field in fields:
+                expression = F(field)
+                ordering.append(
+                    expression.desc(nulls_last=True)
+                    if descending
+                    else expression.asc(nulls_last=True)
+                )
+        return qs.order_by(*ordering, "name", "pk")
 
 
 class AccountFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=_("Search"), method="filter_search")
+    """Filters and sorting of the account list; the URL's query string carries all of them.
+
+    ``more_filters`` names the filters the form folds away until one of them is in use.
+    """
+
+    q = django_filters.CharFilter(
+        label=_("Search"),
+        method="filter_search",
+        widget=forms.SearchInput(attrs={"placeholder": _("Name or ERP customer number")}),
+    )
+    tier = django_filters.ChoiceFilter(label=_("Tier"), empty_label=_("All"))
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=AccountStatus.choices, empty_label=_("All")
+    )
+    kam = django_filters.ModelChoiceFilter(
+        label=_("Key account manager"),
+        queryset=User.objects.filter(account_memberships__role=TeamRole.KEY_ACCOUNT_MANAGER)
+        .distinct()
+        .order_by("last_name", "first_name", "pk"),
+        method="filter_kam",
+        empty_label=_("All"),
+    )
+    account_type = django_filters.ChoiceFilter(
+        label=_("Account type"), choices=AccountType.choices, empty_label=_("All")
+    )
     industry = django_filters.ChoiceFilter(
         label=_("Industry"), choices=Industry.choices, empty_label=_("All")
     )
     region = django_filters.ChoiceFilter(
         label=_("Region"), choices=Region.choices, empty_label=_("All")
     )
+    country = django_filters.ChoiceFilter(label=_("Country"), empty_label=_("All"))
+    strategy = django_filters.ChoiceFilter(
+        label=_("Partnership strategy"), choices=PartnershipStrategy.choices, empty_label=_("All")
+    )
+    parent = django_filters.ModelChoiceFilter(
+        label=_("Group"),
+        queryset=Account.objects.filter(members__isnull=False).distinct().order_by("name", "pk"),
+        method="filter_group",
+        empty_label=_("All"),
+    )
+    sort = AccountOrderingFilter(
+        label=_("Sort by"),
+        fields=[(param, param) for param in SORT_COLUMNS],
+        choices=_sort_choices(),
+        empty_label=_("Default (by name)"),
+    )
+
+    more_filters = ("account_type", "industry", "region", "country", "strategy", "parent", "sort")
 
     class Meta:
         model = Account
-        fields = ("q", "industry", "region")
+        fields = (
+            "q",
+            "tier",
+            "status",
+            "kam",
+            "account_type",
+            "industry",
+            "region",
+            "country",
+            "strategy",
+            "parent",
+        )
 
-    def filter_search(self, queryset: QuerySet[Account], name: str, value: str):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Built per request: tiers change with each approved selection, country names with
+        # the active language.
+        self.filters["tier"].extra["choices"] = _tier_choices()
+        self.filters["country"].extra["choices"] = list(countries)
+
+    @property
+    def more_filters_active(self) -> bool:
+        """Whether a folded-away filter (not merely the sort order) is set."""
+        return any(
+            self.data.get(name)
+            for name in self.more_filters
+            if not isinstance(self.filters[name], django_filters.OrderingFilter)
+        )
+
+    def filter_search(
+        self, queryset: QuerySet[Account], name: str, value: str
+    ) -> QuerySet[Account]:
+        # Both sides are indexed on PostgreSQL (migration 0002): a trigram index on
+        # UPPER(name) for the fragment and a btree index on UPPER(erp_number) for the number.
         value = value.strip()
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(erp_number__iexact=value))
+
+    def filter_kam(self, queryset: QuerySet[Account], name: str, value: User) -> QuerySet[Account]:
+        managed = AccountTeamMember.objects.filter(
+            account=OuterRef("pk"), user=value, role=TeamRole.KEY_ACCOUNT_MANAGER
+        )
+        return queryset.filter(Exists(managed))
+
+    def filter_group(
+        self, queryset: QuerySet[Account], name: str, value: Account
+    ) -> QuerySet[Account]:
+        """The group's parent account and all its members."""
+        return queryset.filter(Q(parent=value) | Q(pk=value.pk))

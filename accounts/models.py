@@ -349,6 +349,19 @@ class Contact(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
     @property
+    def attitude_band(self) -> str:
+        """A word for the attitude, used for colours: hostile … champion."""
+        if self.attitude <= -3:
+            return "hostile"
+        if self.attitude < 0:
+            return "negative"
+        if self.attitude == 0:
+            return "neutral"
+        if self.attitude < 4:
+            return "positive"
+        return "champion"
+
+    @property
     def door_opener_list(self) -> list[str]:
         return [line.strip() for line in self.door_openers.splitlines() if line.strip()]
 

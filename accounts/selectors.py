@@ -2,27 +2,47 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.filters import AccountFilterSet
-from accounts.models import Account, AccountTeamMember, TeamRole
+from accounts.models import (
+    Account,
+    AccountTeamMember,
+    BuyingRole,
+    Competitor,
+    Contact,
+    ContactRole,
+    Influence,
+    PotentialYear,
+    Relationship,
+    TeamRole,
+)
 from kam import access
 from kam.models import User
 
 
 def account_filterset(*, user: User, data: QueryDict | None) -> AccountFilterSet:
-    """All accounts for anyone who may read the list, filtered by ``data``.
+    """All accounts for anyone who may read the list, filtered and sorted by ``data``.
 
-    Each row carries ``kam_name`` (the key account manager's name) and ``openable`` (whether
-    the user may open the account), so the page needs a constant number of queries.
+    Each row carries ``kam_first_name``/``kam_last_name`` (the key account manager's name,
+    ``None`` without one) and ``openable`` (whether the user may open the account) as
+    annotations, so a page and an export cost a constant number of queries however many rows.
+    Users who may not read the list get an empty result.
     """
     if not access.may_list_accounts(user):
         queryset = Account.objects.none()
     else:
+        # At most one key account manager per account (a unique constraint), so [:1] is exact.
         kam = AccountTeamMember.objects.filter(
             account=OuterRef("pk"), role=TeamRole.KEY_ACCOUNT_MANAGER
-        ).select_related("user")
+        )
         openable = access.scope(user, Account.objects.filter(pk=OuterRef("pk")))
         queryset = Account.objects.annotate(
             kam_first_name=Subquery(kam.values("user__first_name")[:1]),
@@ -42,3 +62,288 @@ def account_get(*, user: User, pk: int) -> Account:
 def accounts_of_user(*, user: User) -> QuerySet[Account]:
     """The accounts on whose team the user is, for the start page."""
     return Account.objects.filter(team_members__user=user).order_by("name")
+
+
+STALE_RELATIONSHIP_DAYS = 90
+CHAMPION_ATTITUDE = 4
+HOSTILE_ATTITUDE = -3
+
+
+class RedFlag(models.TextChoices):
+    """Warning signs of a buying center, computed on the fly."""
+
+    NO_DECIDER = "no_decider", _("No decider or approver known")
+    UNCOVERED_DECISION_MAKER = (
+        "uncovered",
+        _("Decider or high-influence contact without a relationship"),
+    )
+    HOSTILE_INFLUENCER = "hostile", _("High-influence contact against us")
+    NO_CHAMPION = "no_champion", _("No champion (attitude +4 or better)")
+    STALE_RELATIONSHIPS = "stale", _("Relationships not touched for 90 days")
+    SINGLE_POINT_OF_CONTACT = "single_point", _("Single point of contact")
+    NO_KEY_ACCOUNT_MANAGER = "no_kam", _("Key account without a key account manager")
+
+
+@dataclass
+class ContactCard:
+    """A contact of the buying center with what the pictures need, computed once."""
+
+    contact: Contact
+    roles: list[str]
+    relationships: list[Relationship]
+    flags: list[RedFlag]
+    reports: list[ContactCard] = field(default_factory=list)
+
+    @property
+    def best_strength(self) -> int:
+        return max((r.strength for r in self.relationships), default=0)
+
+
+@dataclass
+class Coverage:
+    roles_present: int
+    roles_covered: int
+    high_influence: int
+    high_influence_covered: int
+
+    @staticmethod
+    def _share(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    @property
+    def role_share(self) -> float | None:
+        return self._share(self.roles_covered, self.roles_present)
+
+    @property
+    def high_influence_share(self) -> float | None:
+        return self._share(self.high_influence_covered, self.high_influence)
+
+
+@dataclass
+class BuyingCenter:
+    account: Account
+    cards: list[ContactCard]
+    roots: list[ContactCard]
+    departed: list[Contact]
+    team: list[AccountTeamMember]
+    flags: list[RedFlag]
+    coverage: Coverage
+    stale_relationships: list[Relationship]
+
+    @property
+    def key_account_manager(self) -> AccountTeamMember | None:
+        return next((m for m in self.team if m.role == TeamRole.KEY_ACCOUNT_MANAGER), None)
+
+    def matrix(self) -> list[tuple[AccountTeamMember, list[Relationship | None]]]:
+        """Rows of our team, one cell per active contact: the relationship or None."""
+        by_pair = {
+            (r.user_id, card.contact.pk): r for card in self.cards for r in card.relationships
+        }
+        return [
+            (member, [by_pair.get((member.user_id, card.contact.pk)) for card in self.cards])
+            for member in self.team
+        ]
+
+
+def _contact_flags(card: ContactCard) -> list[RedFlag]:
+    contact, flags = card.contact, []
+    decision_maker = contact.influence == Influence.HIGH or {
+        BuyingRole.DECIDER,
+        BuyingRole.APPROVER,
+    } & set(card.roles)
+    if decision_maker and not card.relationships:
+        flags.append(RedFlag.UNCOVERED_DECISION_MAKER)
+    if contact.influence == Influence.HIGH and contact.attitude <= HOSTILE_ATTITUDE:
+        flags.append(RedFlag.HOSTILE_INFLUENCER)
+    return flags
+
+
+def buying_center(*, account: Account, today: date | None = None) -> BuyingCenter:
+    """The account's buying center with red flags, coverage and the org-chart tree.
+
+    Reads a fixed number of queries whatever the number of contacts.
+    """
+    today = today or timezone.localdate()
+    contacts = list(
+        account.contacts.select_related("reports_to")
+        .prefetch_related(
+            "roles",
+            "decision_factors",
+            Prefetch("relationships", queryset=Relationship.objects.select_related("user")),
+        )
+        .order_by("last_name", "first_name", "pk")
+    )
+    team = list(
+        account.team_members.select_related("user").order_by("role", "user__last_name", "pk")
+    )
+    active = [c for c in contacts if not c.has_left]
+    cards = [
+        ContactCard(
+            contact=c,
+            roles=[r.role for r in c.roles.all()],
+            relationships=list(c.relationships.all()),
+            flags=[],
+        )
+        for c in active
+    ]
+    for card in cards:
+        card.flags = _contact_flags(card)
+
+    by_pk = {card.contact.pk: card for card in cards}
+    roots = []
+    for card in cards:
+        manager = by_pk.get(card.contact.reports_to_id)
+        (manager.reports if manager else roots).append(card)
+
+    stale_before = today - timedelta(days=STALE_RELATIONSHIP_DAYS)
+    relationships = [r for card in cards for r in card.relationships]
+    stale = [r for r in relationships if r.last_touched is None or r.last_touched < stale_before]
+    roles_present = {role for card in cards for role in card.roles}
+    roles_covered = {role for card in cards if card.relationships for role in card.roles}
+    high = [card for card in cards if card.contact.influence == Influence.HIGH]
+
+    flags = []
+    if cards and not roles_present & {BuyingRole.DECIDER, BuyingRole.APPROVER}:
+        flags.append(RedFlag.NO_DECIDER)
+    if any(RedFlag.UNCOVERED_DECISION_MAKER in card.flags for card in cards):
+        flags.append(RedFlag.UNCOVERED_DECISION_MAKER)
+    if any(RedFlag.HOSTILE_INFLUENCER in card.flags for card in cards):
+        flags.append(RedFlag.HOSTILE_INFLUENCER)
+    if cards and not any(card.contact.attitude >= CHAMPION_ATTITUDE for card in cards):
+        flags.append(RedFlag.NO_CHAMPION)
+    if stale:
+        flags.append(RedFlag.STALE_RELATIONSHIPS)
+    if len({r.contact_id for r in relationships}) == 1 and len(cards) > 1:
+        flags.append(RedFlag.SINGLE_POINT_OF_CONTACT)
+    if account.is_key_account and not any(m.role == TeamRole.KEY_ACCOUNT_MANAGER for m in team):
+        flags.append(RedFlag.NO_KEY_ACCOUNT_MANAGER)
+
+    return BuyingCenter(
+        account=account,
+        cards=cards,
+        roots=roots,
+        departed=[c for c in contacts if c.has_left],
+        team=team,
+        flags=flags,
+        coverage=Coverage(
+            roles_present=len(roles_present),
+            roles_covered=len(roles_covered),
+            high_influence=len(high),
+            high_influence_covered=sum(1 for card in high if card.relationships),
+        ),
+        stale_relationships=stale,
+    )
+
+
+def contact_get(*, user: User, pk: int) -> Contact:
+    """A contact of an account the user may open; raises Http404 otherwise."""
+    queryset = Contact.objects.select_related("account").prefetch_related("roles")
+    return access.get_for_user(user, queryset, account_path="account", pk=pk)
+
+
+def contact_get_editable(*, user: User, pk: int) -> Contact:
+    """A contact the user may change: 404 out of scope, 403 when only readable."""
+    queryset = Contact.objects.select_related("account").prefetch_related("roles")
+    return access.get_editable_for_user(user, queryset, account_path="account", pk=pk)
+
+
+def account_get_editable(*, user: User, pk: int) -> Account:
+    """An account the user may change: 404 out of scope, 403 when only readable."""
+    return access.get_editable_for_user(user, Account.objects.all(), pk=pk)
+
+
+HISTORY_LIMIT = 100
+
+
+@dataclass
+class HistoryEntry:
+    when: datetime
+    who: User | None
+    kind: str
+    subject: str
+    action: str
+    changes: list[tuple[str, str, str]]
+
+
+def _history_of(model_history, subject_of, base_filter, limit: int) -> list[HistoryEntry]:
+    """Turn historical rows into entries with field diffs, comparing consecutive versions."""
+    records = list(
+        model_history.filter(**base_filter)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")[: limit * 4]
+    )
+    by_object: dict[int, list] = {}
+    for record in reversed(records):
+        by_object.setdefault(record.id, []).append(record)
+    entries = []
+    actions = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+    for versions in by_object.values():
+        previous = None
+        for record in versions:
+            changes = []
+            if previous is not None and record.history_type == "~":
+                delta = record.diff_against(previous, excluded_fields=["version", "updated_at"])
+                for change in delta.changes:
+                    model_field = record.instance_type._meta.get_field(change.field)
+                    changes.append((str(model_field.verbose_name), change.old, change.new))
+            entries.append(
+                HistoryEntry(
+                    when=record.history_date,
+                    who=record.history_user,
+                    kind=str(record.instance_type._meta.verbose_name),
+                    subject=subject_of(record),
+                    action=str(actions[record.history_type]),
+                    changes=[(label, _plain(old), _plain(new)) for label, old, new in changes],
+                )
+            )
+            previous = record
+    return entries
+
+
+def _plain(value) -> str:
+    if value in (None, "", []):
+        return "–"
+    return str(value)
+
+
+def account_history(*, account: Account, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
+    """The latest changes to the account and everything on it, newest first."""
+    contact_ids = list(
+        Contact.history.filter(account_id=account.pk).values_list("id", flat=True).distinct()
+    )
+    names = {
+        row["id"]: f"{row['first_name']} {row['last_name']}".strip()
+        for row in Contact.history.filter(id__in=contact_ids)
+        .order_by("id", "-history_date")
+        .values("id", "first_name", "last_name")
+    }
+    entries = [
+        *_history_of(Account.history, lambda r: r.name, {"id": account.pk}, limit),
+        *_history_of(
+            Contact.history, lambda r: names.get(r.id, ""), {"account_id": account.pk}, limit
+        ),
+        *_history_of(
+            ContactRole.history,
+            lambda r: f"{names.get(r.contact_id, '')}: {r.get_role_display()}",
+            {"contact_id__in": contact_ids},
+            limit,
+        ),
+        *_history_of(
+            Relationship.history,
+            lambda r: names.get(r.contact_id, ""),
+            {"contact_id__in": contact_ids},
+            limit,
+        ),
+        *_history_of(
+            AccountTeamMember.history,
+            lambda r: r.get_role_display(),
+            {"account_id": account.pk},
+            limit,
+        ),
+        *_history_of(
+            PotentialYear.history, lambda r: str(r.year), {"account_id": account.pk}, limit
+        ),
+        *_history_of(Competitor.history, lambda r: r.name, {"account_id": account.pk}, limit),
+    ]
+    entries.sort(key=lambda entry: entry.when, reverse=True)
+    return entries[:limit]

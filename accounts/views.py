@@ -1,15 +1,35 @@
-from django.core.exceptions import PermissionDenied
-from django.views.generic import DetailView, ListView
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.decorators.http import require_POST
+from django.views.generic import ListView, TemplateView
 
-from accounts import selectors
-from accounts.models import Account
+from accounts import exports, selectors, services
+from accounts.forms import (
+    AccountPotentialForm,
+    AccountProfileForm,
+    CompetitorFormSet,
+    ContactForm,
+    DecisionFactorFormSet,
+    PotentialYearFormSet,
+    RelationshipForm,
+    TeamMemberForm,
+)
+from accounts.models import Account, AccountTeamMember, Contact, Relationship
 from kam import access
 
 
 class AccountListView(ListView):
     template_name = "accounts/account_list.html"
     context_object_name = "accounts"
-    paginate_by = 50
+    paginate_by = 100
 
     def get_queryset(self):
         if not access.may_list_accounts(self.request.user):
@@ -21,14 +41,423 @@ class AccountListView(ListView):
         return super().get_context_data(filterset=self.filterset, **kwargs)
 
 
-class AccountDetailView(DetailView):
-    template_name = "accounts/account_detail.html"
-    context_object_name = "account"
+def account_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse | FileResponse:
+    """The account list's rows for the same query string as a CSV or XLSX download."""
+    if not access.may_list_accounts(request.user):
+        raise PermissionDenied
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    queryset = selectors.account_filterset(user=request.user, data=request.GET).qs
+    filename = f"accounts-{timezone.localdate():%Y-%m-%d}.{fmt}"
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            exports.account_csv(queryset), content_type=exports.CSV_CONTENT_TYPE
+        )
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    return FileResponse(
+        exports.account_xlsx(queryset),
+        as_attachment=True,
+        filename=filename,
+        content_type=exports.XLSX_CONTENT_TYPE,
+    )
 
-    def get_object(self, queryset=None) -> Account:
-        return selectors.account_get(user=self.request.user, pk=self.kwargs["pk"])
+
+class AccountTabView(TemplateView):
+    """One tab of an account's page; the header and tabs are the same on every tab."""
+
+    tab = "profile"
+    template_name = "accounts/account_profile.html"
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated:
+            self.account = selectors.account_get(user=request.user, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        center = selectors.buying_center(account=self.account)
+        return super().get_context_data(
+            account=self.account,
+            tab=self.tab,
+            tabs=ACCOUNT_TABS,
+            can_edit=access.can_edit(self.request.user, self.account),
+            center=center,
+            **kwargs,
+        )
+
+
+class AccountDetailView(AccountTabView):
+    tab = "profile"
+    template_name = "accounts/account_profile.html"
+
+
+class AccountPotentialView(AccountTabView):
+    tab = "potential"
+    template_name = "accounts/account_potential.html"
+
+    def get_context_data(self, **kwargs):
+        account = self.account
+        texts = [
+            (Account._meta.get_field(name).verbose_name, getattr(account, name))
+            for name in (
+                "requirements",
+                "key_processes",
+                "partnership_starting_points",
+                "cooperation_history",
+                "customer_goals",
+            )
+        ]
+        return super().get_context_data(potential_texts=texts, **kwargs)
+
+
+class AccountBuyingCenterView(AccountTabView):
+    tab = "buying-center"
+    template_name = "accounts/account_buying_center.html"
+
+
+class AccountRelationshipsView(AccountTabView):
+    tab = "relationships"
+    template_name = "accounts/account_relationships.html"
+
+
+class AccountTeamView(AccountTabView):
+    """The account team; its form adds a member (only for those who may edit)."""
+
+    tab = "team"
+    template_name = "accounts/account_team.html"
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", TeamMemberForm())
+        return super().get_context_data(**kwargs)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = selectors.account_get_editable(user=request.user, pk=pk)
+        form = TeamMemberForm(request.POST)
+        if form.is_valid():
+            try:
+                services.team_member_add(account=account, **form.cleaned_data)
+            except ValidationError as error:
+                _add_service_error(form, error)
+            else:
+                messages.success(request, _("The team member has been added."))
+                return redirect("accounts:account-team", pk=account.pk)
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class AccountHistoryView(AccountTabView):
+    tab = "history"
+    template_name = "accounts/account_history.html"
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            can_edit=access.can_edit(self.request.user, self.object), **kwargs
+            entries=selectors.account_history(account=self.account), **kwargs
         )
+
+
+class AccountPlaceholderView(AccountTabView):
+    """Tabs whose content arrives with later parts of the programme."""
+
+    template_name = "accounts/account_placeholder.html"
+
+
+def _add_service_error(
+    form: forms.Form, error: ValidationError, renamed: dict[str, str] | None = None
+) -> None:
+    """Show a service's ValidationError on the form: per field where the form has the field."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    renamed = renamed or {}
+    for name, errors in error.error_dict.items():
+        name = renamed.get(name, name)
+        form.add_error(name if name in form.fields else None, errors)
+
+
+def _conflict_message(form: forms.Form, conflict: services.EditConflict) -> None:
+    form.data = form.data.copy()
+    form.data["version"] = conflict.current.version
+    form.add_error(
+        None,
+        forms.ValidationError(
+            _(
+                "Someone else saved a change after you opened this form. Your entries are kept "
+                "below; check the changes listed here and save again."
+            ),
+            code="edit_conflict",
+        ),
+    )
+    form.conflict_changes = conflict.changes
+
+
+class AccountProfileEditView(View):
+    template_name = "accounts/account_form.html"
+
+    def _render(self, request, account, form, formsets=(), status=200):
+        return render(
+            request,
+            self.template_name,
+            {"account": account, "form": form, "formsets": formsets, "title": self.title},
+            status=status,
+        )
+
+    title = _("Edit profile")
+    form_class = AccountProfileForm
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = selectors.account_get_editable(user=request.user, pk=pk)
+        return self._render(request, account, self.form_class(instance=account))
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = selectors.account_get_editable(user=request.user, pk=pk)
+        form = self.form_class(request.POST, instance=Account.objects.get(pk=pk))
+        if form.is_valid():
+            try:
+                services.account_update(
+                    account=account, version=form.cleaned_data["version"], values=form.values()
+                )
+            except services.EditConflict as conflict:
+                _conflict_message(form, conflict)
+            except ValidationError as error:
+                _add_service_error(form, error, {"parent": "parent_erp_number"})
+            else:
+                messages.success(request, _("The profile has been saved."))
+                return redirect(account)
+        return self._render(request, account, form, status=200)
+
+
+class AccountPotentialEditView(AccountProfileEditView):
+    title = _("Edit potential analysis")
+    form_class = AccountPotentialForm
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = selectors.account_get_editable(user=request.user, pk=pk)
+        formsets = (
+            PotentialYearFormSet(instance=account, prefix="years"),
+            CompetitorFormSet(instance=account, prefix="competitors"),
+        )
+        return self._render(request, account, self.form_class(instance=account), formsets)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = selectors.account_get_editable(user=request.user, pk=pk)
+        form = self.form_class(request.POST, instance=Account.objects.get(pk=pk))
+        years = PotentialYearFormSet(request.POST, instance=account, prefix="years")
+        competitors = CompetitorFormSet(request.POST, instance=account, prefix="competitors")
+        if form.is_valid() and years.is_valid() and competitors.is_valid():
+            try:
+                services.account_potential_update(
+                    account=account,
+                    version=form.cleaned_data["version"],
+                    values=form.values(),
+                    year_formset=years,
+                    competitor_formset=competitors,
+                )
+            except services.EditConflict as conflict:
+                _conflict_message(form, conflict)
+            except (ValidationError, IntegrityError):
+                form.add_error(
+                    None,
+                    forms.ValidationError(
+                        _("Each year and each competitor may appear only once."),
+                        code="duplicate",
+                    ),
+                )
+            else:
+                messages.success(request, _("The potential analysis has been saved."))
+                return redirect("accounts:account-potential", pk=account.pk)
+        return self._render(request, account, form, (years, competitors))
+
+
+def _buying_center_section(request: HttpRequest, account: Account) -> HttpResponse:
+    """The buying-center section alone, swapped in by htmx after a change."""
+    response = render(
+        request,
+        "accounts/includes/_buying_center.html",
+        {
+            "account": account,
+            "center": selectors.buying_center(account=account),
+            "can_edit": True,
+        },
+    )
+    response["HX-Retarget"] = "#buying-center"
+    response["HX-Reswap"] = "outerHTML"
+    return response
+
+
+class ContactFormView(View):
+    """Add or edit a contact: a panel inside the buying center with htmx, a page without."""
+
+    def _objects(self, request: HttpRequest, **kwargs) -> tuple[Account, Contact | None]:
+        if "contact_pk" in kwargs:
+            contact = selectors.contact_get_editable(user=request.user, pk=kwargs["contact_pk"])
+            return contact.account, contact
+        return selectors.account_get_editable(user=request.user, pk=kwargs["pk"]), None
+
+    def _render(self, request, account, contact, form, factors):
+        template = (
+            "accounts/includes/_contact_form.html" if request.htmx else "accounts/contact_form.html"
+        )
+        return render(
+            request,
+            template,
+            {"account": account, "contact": contact, "form": form, "factors": factors},
+        )
+
+    def get(self, request: HttpRequest, **kwargs) -> HttpResponse:
+        account, contact = self._objects(request, **kwargs)
+        form = ContactForm(instance=contact, account=account)
+        factors = DecisionFactorFormSet(instance=contact, prefix="factors")
+        return self._render(request, account, contact, form, factors)
+
+    def post(self, request: HttpRequest, **kwargs) -> HttpResponse:
+        account, contact = self._objects(request, **kwargs)
+        form = ContactForm(request.POST, instance=contact, account=account)
+        factors = DecisionFactorFormSet(request.POST, instance=contact, prefix="factors")
+        if form.is_valid() and factors.is_valid():
+            try:
+                if contact is None:
+                    services.contact_create(
+                        account=account,
+                        values=form.values(),
+                        roles=form.cleaned_data["roles"],
+                        factor_formset=factors,
+                    )
+                else:
+                    services.contact_update(
+                        contact=contact,
+                        version=form.cleaned_data["version"],
+                        values=form.values(),
+                        roles=form.cleaned_data["roles"],
+                        factor_formset=factors,
+                    )
+            except services.EditConflict as conflict:
+                _conflict_message(form, conflict)
+            except ValidationError as error:
+                _add_service_error(form, error)
+            except IntegrityError:
+                form.add_error(
+                    None,
+                    forms.ValidationError(
+                        _("Each decision factor may appear only once."), code="duplicate"
+                    ),
+                )
+            else:
+                if request.htmx:
+                    return _buying_center_section(request, account)
+                messages.success(request, _("The contact has been saved."))
+                return redirect("accounts:account-buying-center", pk=account.pk)
+        return self._render(request, account, contact, form, factors)
+
+
+class ContactDeleteView(View):
+    def get(self, request: HttpRequest, contact_pk: int) -> HttpResponse:
+        contact = selectors.contact_get_editable(user=request.user, pk=contact_pk)
+        return render(
+            request,
+            "accounts/confirm_delete.html",
+            {
+                "account": contact.account,
+                "object": contact,
+                "cancel_url": reverse("accounts:account-buying-center", args=[contact.account_id]),
+            },
+        )
+
+    def post(self, request: HttpRequest, contact_pk: int) -> HttpResponse:
+        contact = selectors.contact_get_editable(user=request.user, pk=contact_pk)
+        account = contact.account
+        services.contact_delete(contact=contact)
+        if request.htmx:
+            return _buying_center_section(request, account)
+        messages.success(request, _("The contact has been removed."))
+        return redirect("accounts:account-buying-center", pk=account.pk)
+
+
+def _relationship_section(request: HttpRequest, account: Account, form=None) -> HttpResponse:
+    response = render(
+        request,
+        "accounts/includes/_relationship_map.html",
+        {
+            "account": account,
+            "center": selectors.buying_center(account=account),
+            "can_edit": True,
+            "relationship_form": form,
+        },
+    )
+    response["HX-Retarget"] = "#relationship-map"
+    response["HX-Reswap"] = "outerHTML"
+    return response
+
+
+class RelationshipCreateView(View):
+    """Record a relationship between a team member and a contact."""
+
+    def _render(self, request, contact, form):
+        template = (
+            "accounts/includes/_relationship_form.html"
+            if request.htmx
+            else "accounts/relationship_form.html"
+        )
+        return render(
+            request, template, {"account": contact.account, "contact": contact, "form": form}
+        )
+
+    def get(self, request: HttpRequest, contact_pk: int) -> HttpResponse:
+        contact = selectors.contact_get_editable(user=request.user, pk=contact_pk)
+        return self._render(request, contact, RelationshipForm(account=contact.account))
+
+    def post(self, request: HttpRequest, contact_pk: int) -> HttpResponse:
+        contact = selectors.contact_get_editable(user=request.user, pk=contact_pk)
+        form = RelationshipForm(request.POST, account=contact.account)
+        if form.is_valid():
+            try:
+                services.relationship_save(contact=contact, **form.cleaned_data)
+            except ValidationError as error:
+                _add_service_error(form, error)
+            else:
+                if request.htmx:
+                    return _relationship_section(request, contact.account)
+                messages.success(request, _("The relationship has been saved."))
+                return redirect("accounts:account-relationships", pk=contact.account_id)
+        return self._render(request, contact, form)
+
+
+@require_POST
+def relationship_delete(request: HttpRequest, relationship_pk: int) -> HttpResponse:
+    relationship = access.get_editable_for_user(
+        request.user,
+        Relationship.objects.select_related("contact__account"),
+        account_path="contact__account",
+        pk=relationship_pk,
+    )
+    account = relationship.contact.account
+    services.relationship_delete(relationship=relationship)
+    if request.htmx:
+        return _relationship_section(request, account)
+    messages.success(request, _("The relationship has been removed."))
+    return redirect("accounts:account-relationships", pk=account.pk)
+
+
+@require_POST
+def team_member_remove(request: HttpRequest, member_pk: int) -> HttpResponse:
+    member = access.get_editable_for_user(
+        request.user,
+        AccountTeamMember.objects.select_related("account"),
+        account_path="account",
+        pk=member_pk,
+    )
+    services.team_member_remove(member=member)
+    messages.success(request, _("The team member has been removed."))
+    return redirect("accounts:account-team", pk=member.account_id)
+
+
+ACCOUNT_TABS = (
+    ("profile", "accounts:account-detail", _("Profile")),
+    ("potential", "accounts:account-potential", _("Potential")),
+    ("buying-center", "accounts:account-buying-center", _("Buying center")),
+    ("relationships", "accounts:account-relationships", _("Relationship map")),
+    ("team", "accounts:account-team", _("Team")),
+    ("plan", "accounts:account-plan", _("Plan")),
+    ("kpis", "accounts:account-kpis", _("KPIs")),
+    ("escalations", "accounts:account-escalations", _("Escalations")),
+    ("selection", "accounts:account-selection", _("Selection history")),
+    ("history", "accounts:account-history", _("Change history")),
+)

@@ -6,8 +6,9 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
+from accounts.models import Contact, Relationship, TeamRole
 from kam.models import Job
-from tests.factories import JobFactory
+from tests.factories import JobFactory, TeamMemberFactory
 
 ROLES = (
     "anonymous",
@@ -47,6 +48,18 @@ READ_ALL = {
     "admin": 200,
 }
 
+# Inside the scope but read-only: 403; the account's team and leadership may change it
+# (200 re-renders a form with errors for the empty POSTs, 302 follows a done action).
+EDIT = {
+    "leadership": 200,
+    "admin": 200,
+    "kam": 200,
+    "team_member": 200,
+    "finance": 403,
+    "viewer": 403,
+}
+EDIT_REDIRECT = {**EDIT, "leadership": 302, "admin": 302, "kam": 302, "team_member": 302}
+
 MATRIX = (
     Row("home", "get", "kam:home", 200),
     Row("health", "get", "healthz", 200, anonymous=200),
@@ -60,7 +73,44 @@ MATRIX = (
     Row("system check", "post", "kam:job-system-check", 403, {"admin": 302}),
     Row("system check by GET", "get", "kam:job-system-check", 405),
     Row("account list", "get", "accounts:account-list", 200, {"no_role": 403}),
+    Row("account export", "get", "accounts:account-export csv", 200, {"no_role": 403}),
     Row("account detail", "get", "accounts:account-detail {account}", 404, READ_ALL),
+    *(
+        Row(f"account tab {name}", "get", f"accounts:account-{name} {{account}}", 404, READ_ALL)
+        for name in (
+            "potential",
+            "buying-center",
+            "relationships",
+            "team",
+            "history",
+            "plan",
+            "kpis",
+            "escalations",
+            "selection",
+        )
+    ),
+    Row("account edit page", "get", "accounts:account-edit {account}", 404, EDIT),
+    Row("account edit", "post", "accounts:account-edit {account}", 404, EDIT),
+    Row("potential edit page", "get", "accounts:account-potential-edit {account}", 404, EDIT),
+    Row("potential edit", "post", "accounts:account-potential-edit {account}", 404, EDIT),
+    Row("team member add", "post", "accounts:account-team {account}", 404, EDIT),
+    Row("team member remove", "post", "accounts:team-member-remove {member}", 404, EDIT_REDIRECT),
+    Row("contact create page", "get", "accounts:contact-create {account}", 404, EDIT),
+    Row("contact create", "post", "accounts:contact-create {account}", 404, EDIT),
+    Row("contact edit page", "get", "accounts:contact-edit {contact}", 404, EDIT),
+    Row("contact edit", "post", "accounts:contact-edit {contact}", 404, EDIT),
+    Row("contact delete page", "get", "accounts:contact-delete {contact}", 404, EDIT),
+    Row("contact delete", "post", "accounts:contact-delete {contact}", 404, EDIT_REDIRECT),
+    Row("relationship page", "get", "accounts:relationship-create {contact}", 404, EDIT),
+    Row("relationship create", "post", "accounts:relationship-create {contact}", 404, EDIT),
+    Row(
+        "relationship delete",
+        "post",
+        "accounts:relationship-delete {relationship}",
+        404,
+        EDIT_REDIRECT,
+    ),
+    Row("relationship delete by GET", "get", "accounts:relationship-delete {relationship}", 405),
     Row("admin site", "get", "admin:index", 302, {"admin": 200}, anonymous=302),
 )
 
@@ -70,12 +120,22 @@ def objects(cast):
     job = JobFactory(created_by=cast.kam, state=Job.State.SUCCEEDED)
     job.result_file.save("matrix.pdf", ContentFile(b"%PDF-1.7 test"))
     failed_job = JobFactory(created_by=cast.kam, state=Job.State.FAILED, error="boom")
-    return {"account": cast.account.pk, "job": job.pk, "failed_job": failed_job.pk}
+    contact = Contact.objects.create(account=cast.account, last_name="Krause")
+    relationship = Relationship.objects.create(contact=contact, user=cast.kam, strength=3)
+    member = TeamMemberFactory(account=cast.account, role=TeamRole.SALES)
+    return {
+        "account": cast.account.pk,
+        "job": job.pk,
+        "failed_job": failed_job.pk,
+        "contact": contact.pk,
+        "relationship": relationship.pk,
+        "member": member.pk,
+    }
 
 
 def _url(row: Row, objects: dict[str, int]) -> str:
     name, _, arg = row.url.partition(" ")
-    args = [objects[arg.strip("{}")]] if arg else []
+    args = [objects[arg.strip("{}")] if arg.startswith("{") else arg] if arg else []
     return reverse(name, args=args)
 
 

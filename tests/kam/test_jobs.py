@@ -116,7 +116,7 @@ def test_job_progress_partial_is_served_to_htmx(client, cast) -> None:
     page = client.get(reverse("kam:job-detail", args=[job.pk]))
 
     assert partial.content.decode().lstrip().startswith("<section")
-    assert 'hx-trigger="every 1s"' in partial.content.decode()
+    assert 'data-hx-trigger="every 1s"' in partial.content.decode()
     assert 'value="40"' in partial.content.decode()
     assert "<html" in page.content.decode()
     assert "HX-Request" in page["Vary"]

@@ -1,0 +1,272 @@
+"""Writes of the accounts app. Every write checks its business rules in one transaction.
+
+Edits of accounts and contacts carry the ``version`` the user started from; a stale version
+raises :class:`EditConflict` instead of silently overwriting someone else's change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import (
+    Account,
+    AccountTeamMember,
+    Contact,
+    ContactRole,
+    Relationship,
+    TeamRole,
+)
+from kam.models import User
+
+
+@dataclass
+class FieldChange:
+    label: str
+    theirs: str
+    current: str
+
+
+@dataclass
+class EditConflict(Exception):
+    """Someone saved the object after the user opened it; nothing was written."""
+
+    current: models.Model
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+def _display(instance: models.Model, model_field: models.Field) -> str:
+    display = getattr(instance, f"get_{model_field.name}_display", None)
+    if display is not None and not model_field.is_relation:
+        return str(display()) or "–"
+    value = getattr(instance, model_field.name)
+    if value in (None, "", []):
+        return "–"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def _changes_since(current: models.Model, version: int) -> list[FieldChange]:
+    """What changed between the version the user started from and the current row."""
+    base = current.history.filter(version=version).order_by("-history_date").first()
+    if base is None:
+        return []
+    changes = []
+    for model_field in current._meta.concrete_fields:
+        if model_field.name in {"version", "updated_at", "id"}:
+            continue
+        old = getattr(base, model_field.attname, None)
+        new = getattr(current, model_field.attname)
+        if old != new:
+            changes.append(
+                FieldChange(
+                    label=str(model_field.verbose_name),
+                    theirs=_display(base.instance, model_field),
+                    current=_display(current, model_field),
+                )
+            )
+    return changes
+
+
+def _lock_version(model: type[models.Model], pk: int, version: int) -> models.Model:
+    current = model.objects.select_for_update().get(pk=pk)
+    if current.version != version:
+        raise EditConflict(current=current, changes=_changes_since(current, version))
+    return current
+
+
+def _save_versioned(instance: models.Model, values: dict[str, Any]) -> models.Model:
+    for name, value in values.items():
+        setattr(instance, name, value)
+    # The row is locked (select_for_update), so a plain increment cannot race.
+    instance.version += 1
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+def _check_parent(account: Account, parent: Account | None) -> None:
+    seen = {account.pk}
+    node = parent
+    while node is not None:
+        if node.pk in seen:
+            raise ValidationError(
+                {
+                    "parent": ValidationError(
+                        _("This would make the account a member of its own group."),
+                        code="parent_cycle",
+                    )
+                }
+            )
+        seen.add(node.pk)
+        node = node.parent
+
+
+def account_update(*, account: Account, version: int, values: dict[str, Any]) -> Account:
+    """Change an account's profile or potential texts. Raises EditConflict or ValidationError."""
+    with transaction.atomic():
+        current = _lock_version(Account, account.pk, version)
+        if "parent" in values:
+            _check_parent(current, values["parent"])
+        return _save_versioned(current, values)
+
+
+def account_potential_update(
+    *, account: Account, version: int, values: dict[str, Any], year_formset, competitor_formset
+) -> Account:
+    """Save the potential analysis: the account's figures and texts, years and competitors."""
+    with transaction.atomic():
+        current = _lock_version(Account, account.pk, version)
+        year_formset.instance = current
+        competitor_formset.instance = current
+        year_formset.save()
+        competitor_formset.save()
+        return _save_versioned(current, values)
+
+
+def _check_reports_to(contact: Contact | None, account: Account, manager: Contact | None) -> None:
+    if manager is None:
+        return
+    if manager.account_id != account.pk:
+        raise ValidationError(
+            {
+                "reports_to": ValidationError(
+                    _("The manager must be a contact of the same account."), code="other_account"
+                )
+            }
+        )
+    seen = {contact.pk} if contact and contact.pk else set()
+    node = manager
+    while node is not None:
+        if node.pk in seen:
+            raise ValidationError(
+                {
+                    "reports_to": ValidationError(
+                        _("This would make the contact report to themselves."),
+                        code="reports_to_cycle",
+                    )
+                }
+            )
+        seen.add(node.pk)
+        node = node.reports_to
+
+
+def _sync_roles(contact: Contact, roles: list[str]) -> None:
+    wanted = set(roles)
+    existing = {role.role: role for role in contact.roles.all()}
+    for name, role in existing.items():
+        if name not in wanted:
+            role.delete()
+    for name in wanted - existing.keys():
+        ContactRole.objects.create(contact=contact, role=name)
+
+
+def contact_create(
+    *, account: Account, values: dict[str, Any], roles: list[str], factor_formset=None
+) -> Contact:
+    """Add a person to the account's buying center. Raises ValidationError."""
+    with transaction.atomic():
+        _check_reports_to(None, account, values.get("reports_to"))
+        contact = Contact(account=account, **values)
+        contact.full_clean()
+        contact.save()
+        _sync_roles(contact, roles)
+        if factor_formset is not None:
+            factor_formset.instance = contact
+            factor_formset.save()
+    return contact
+
+
+def contact_update(
+    *,
+    contact: Contact,
+    version: int,
+    values: dict[str, Any],
+    roles: list[str],
+    factor_formset=None,
+) -> Contact:
+    """Change a contact, its roles and decision factors. Raises EditConflict or ValidationError."""
+    with transaction.atomic():
+        current = _lock_version(Contact, contact.pk, version)
+        _check_reports_to(current, current.account, values.get("reports_to"))
+        current = _save_versioned(current, values)
+        _sync_roles(current, roles)
+        if factor_formset is not None:
+            factor_formset.instance = current
+            factor_formset.save()
+    return current
+
+
+def contact_delete(*, contact: Contact) -> None:
+    """Remove a contact entered by mistake; their reports move up to the contact's manager."""
+    with transaction.atomic():
+        Contact.objects.filter(reports_to=contact).update(reports_to=contact.reports_to)
+        contact.delete()
+
+
+def relationship_save(
+    *, contact: Contact, user: User, strength: int, last_touched: date | None, notes: str = ""
+) -> Relationship:
+    """Record (or update) the relationship one team member holds with a contact."""
+    if not AccountTeamMember.objects.filter(account_id=contact.account_id, user=user).exists():
+        raise ValidationError(
+            {
+                "user": ValidationError(
+                    _("Only members of the account team can hold a relationship."),
+                    code="not_on_team",
+                )
+            }
+        )
+    relationship, _created = Relationship.objects.update_or_create(
+        contact=contact,
+        user=user,
+        defaults={"strength": strength, "last_touched": last_touched, "notes": notes},
+    )
+    return relationship
+
+
+def relationship_delete(*, relationship: Relationship) -> None:
+    relationship.delete()
+
+
+def team_member_add(*, account: Account, user: User, role: str) -> AccountTeamMember:
+    """Put a user on the account team. At most one key account manager; a user only once."""
+    try:
+        with transaction.atomic():
+            return AccountTeamMember.objects.create(account=account, user=user, role=role)
+    except IntegrityError as exc:
+        if (
+            role == TeamRole.KEY_ACCOUNT_MANAGER
+            and AccountTeamMember.objects.filter(
+                account=account, role=TeamRole.KEY_ACCOUNT_MANAGER
+            ).exists()
+        ):
+            raise ValidationError(
+                {
+                    "role": ValidationError(
+                        _("The account already has a key account manager."), code="second_kam"
+                    )
+                }
+            ) from exc
+        raise ValidationError(
+            {
+                "user": ValidationError(
+                    _("This person is already on the account team."), code="duplicate_member"
+                )
+            }
+        ) from exc
+
+
+def team_member_remove(*, member: AccountTeamMember) -> None:
+    """Take a user off the team; their relationships with the account's contacts end too."""
+    with transaction.atomic():
+        Relationship.objects.filter(
+            user_id=member.user_id, contact__account_id=member.account_id
+        ).delete()
+        member.delete()
