@@ -53,10 +53,8 @@ def account_filterset(*, user: User, data: QueryDict | None) -> AccountFilterSet
 
 
 def account_get(*, user: User, pk: int) -> Account:
-    """One account the user may open, with its team; raises Http404 otherwise."""
-    team = AccountTeamMember.objects.select_related("user").order_by("role", "user__last_name")
-    queryset = Account.objects.prefetch_related(Prefetch("team_members", queryset=team))
-    return access.get_for_user(user, queryset, pk=pk)
+    """One account the user may open, with its parent group; raises Http404 otherwise."""
+    return access.get_for_user(user, Account.objects.select_related("parent"), pk=pk)
 
 
 def accounts_of_user(*, user: User) -> QuerySet[Account]:

@@ -40,3 +40,27 @@ def test_job_list_queries_do_not_grow_with_rows(client, cast) -> None:
     JobFactory.create_batch(20, created_by=cast.kam)
 
     assert _queries(client, "/jobs/") == few
+
+
+def _add_buying_center(account, user, count: int) -> None:
+    from accounts import services
+
+    for index in range(count):
+        contact = services.contact_create(
+            account=account, values={"last_name": f"Kontakt{index}"}, roles=["user", "buyer"]
+        )
+        services.relationship_save(contact=contact, user=user, strength=3, last_touched=None)
+
+
+@pytest.mark.parametrize(
+    "tab", ["", "potential/", "buying-center/", "relationships/", "team/", "history/"]
+)
+def test_account_tabs_cost_the_same_with_3_or_30_contacts(client, cast, tab) -> None:
+    client.force_login(cast.kam)
+    _add_buying_center(cast.account, cast.kam, 3)
+    url = f"/accounts/{cast.account.pk}/{tab}"
+    few = _queries(client, url)
+
+    _add_buying_center(cast.account, cast.team_member, 27)
+
+    assert _queries(client, url) == few
