@@ -1,7 +1,21 @@
+import datetime
+
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.utils import timezone
 
-from accounts.models import Account, AccountTeamMember
+from accounts.models import (
+    Account,
+    AccountTeamMember,
+    BuyingRole,
+    Competitor,
+    Contact,
+    ContactDecisionFactor,
+    ContactRole,
+    DecisionFactor,
+    PotentialYear,
+    Relationship,
+)
 from kam.models import User
 from kam.roles import Role
 
@@ -30,3 +44,116 @@ def test_seed_demo_builds_a_programme_and_a_second_run_changes_nothing(db) -> No
         assert Group.objects.get(name=role.value).user_set.exists(), role
     key_accounts = Account.objects.filter(team_members__role="key_account_manager").distinct()
     assert key_accounts.count() == 30
+
+
+PROFILE_FIELDS = (
+    "legal_form", "tier", "tier_rank", "account_type", "status", "strategy", "website",
+    "countries_of_operation", "parent_id", "share_of_wallet", "share_of_wallet_target",
+    "requirements", "key_processes", "partnership_starting_points", "cooperation_history",
+    "customer_goals",
+)  # fmt: skip
+CONTACT_FIELDS = (
+    "account_id", "last_name", "first_name", "position", "department", "reports_to_id",
+    "influence", "attitude", "mode", "door_openers", "has_left", "last_contact_date",
+)  # fmt: skip
+OF_CONTACT = ("contact__account__erp_number", "contact__last_name", "contact__first_name")
+
+
+def _buying_center_snapshot() -> tuple:
+    return (
+        list(Account.objects.order_by("pk").values_list("pk", *PROFILE_FIELDS)),
+        list(
+            PotentialYear.objects.order_by("pk").values_list(
+                "pk", "account_id", "year", "expected_revenue", "expected_margin"
+            )
+        ),
+        list(Competitor.objects.order_by("pk").values_list("pk", "account_id", "name")),
+        list(Contact.objects.order_by("pk").values_list("pk", *CONTACT_FIELDS)),
+        list(ContactRole.objects.order_by("pk").values_list("pk", *OF_CONTACT, "role")),
+        list(
+            ContactDecisionFactor.objects.order_by("pk").values_list(
+                "pk", *OF_CONTACT, "factor", "custom_name", "importance"
+            )
+        ),
+        list(
+            Relationship.objects.order_by("pk").values_list(
+                "pk", *OF_CONTACT, "user__username", "strength", "last_touched"
+            )
+        ),
+    )
+
+
+def test_seed_demo_second_run_changes_no_profile_contact_role_or_relationship(db) -> None:
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    first = _buying_center_snapshot()
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    assert _buying_center_snapshot() == first
+    assert all(first), "every kind of demo row exists"
+
+
+def test_seed_demo_profiles_key_accounts(db) -> None:
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    key_accounts = Account.objects.exclude(tier="")
+    assert key_accounts.count() == 30
+    assert {(a.tier, a.tier_rank) for a in key_accounts} == {
+        ("Gold", 1),
+        ("Silver", 2),
+        ("Bronze", 3),
+    }
+    for account in key_accounts:
+        assert account.strategy, account
+        assert account.website, account
+        assert account.requirements, account
+        assert account.name.endswith(account.legal_form), account
+        assert account.potential_years.count() == 4, account
+        assert 1 <= account.competitors.count() <= 3, account
+    holdings = Account.objects.filter(members__isnull=False).distinct()
+    assert holdings.count() == 3
+    assert all(2 <= holding.members.count() <= 4 for holding in holdings)
+
+
+def test_seed_demo_maps_a_buying_center_tree_per_key_account(db) -> None:
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    key_accounts = list(Account.objects.exclude(tier=""))
+    contacts = {contact.pk: contact for contact in Contact.objects.all()}
+    for account in key_accounts:
+        mine = [c for c in contacts.values() if c.account_id == account.pk]
+        active = [c for c in mine if not c.has_left]
+        assert 6 <= len(active) <= 15, account
+        roots = [c for c in mine if c.reports_to_id is None]
+        assert len(roots) == 1, account
+        assert roots[0].department == "Geschäftsführung"
+        for contact in mine:
+            seen = set()
+            while contact.reports_to_id is not None:
+                assert contact.pk not in seen, f"cycle at {contact}"
+                seen.add(contact.pk)
+                contact = contacts[contact.reports_to_id]
+                assert contact.account_id == account.pk
+            assert contact == roots[0]
+
+    assert set(ContactRole.objects.values_list("role", flat=True)) == set(BuyingRole)
+    deciders = set(
+        ContactRole.objects.filter(role=BuyingRole.DECIDER).values_list(
+            "contact__account_id", flat=True
+        )
+    )
+    assert 0 < len(deciders) < len(key_accounts), "some key accounts lack a decider"
+    assert Contact.objects.filter(has_left=True).exists()
+    assert Contact.objects.filter(attitude__lt=0).exists()
+    assert Contact.objects.filter(attitude__gt=0).exists()
+    assert ContactDecisionFactor.objects.filter(factor=DecisionFactor.CUSTOM).exists()
+    assert not ContactDecisionFactor.objects.filter(
+        factor=DecisionFactor.CUSTOM, custom_name=""
+    ).exists()
+
+    team = set(AccountTeamMember.objects.values_list("account_id", "user_id"))
+    relationships = list(Relationship.objects.select_related("contact"))
+    assert all((r.contact.account_id, r.user_id) in team for r in relationships)
+    stale = timezone.localdate() - datetime.timedelta(days=90)
+    assert any(r.last_touched < stale for r in relationships)
+    assert any(r.last_touched >= stale for r in relationships)

@@ -1,0 +1,428 @@
+"""Create many synthetic accounts with teams and buying centers, fast, for load tests.
+
+Accounts are numbered ``B000000001`` … ``B<N>``, apart from the demo data (``D…``) and test
+factories (``T…``). Running again skips the numbers that exist, so ``--accounts N`` means "make
+sure the first N synthetic accounts exist"; raise N to add more. Work goes in chunks of
+``--batch-size`` accounts, each chunk one transaction of a few bulk inserts and no per-row
+queries, so an interrupted run leaves only complete accounts behind.
+"""
+
+import datetime
+import random
+import time
+from collections import Counter
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from accounts.models import (
+    Account,
+    AccountStatus,
+    AccountTeamMember,
+    BuyingRole,
+    Contact,
+    ContactDecisionFactor,
+    ContactMode,
+    ContactRole,
+    DecisionFactor,
+    Industry,
+    Influence,
+    PartnershipStrategy,
+    Region,
+    Relationship,
+    TeamRole,
+)
+from kam.models import User
+from kam.roles import Role
+
+PREFIX = "B"
+NUMBER_WIDTH = 9
+POOL_SIZE = 50
+POOL_USERNAME = "bulk.kam{:02d}"
+
+STEMS = (
+    "Albers", "Arnold", "Bauer", "Beck", "Berger", "Brandt", "Busch", "Dietrich", "Engel",
+    "Fischer", "Franke", "Fuchs", "Graf", "Haas", "Hahn", "Hartmann", "Horn", "Jansen", "Kaiser",
+    "Keller", "Klein", "Koch", "König", "Kraus", "Lange", "Lehmann", "Lorenz", "Maier", "Meyer",
+    "Neumann", "Otto", "Peters", "Roth", "Schmid", "Schulte", "Seidel", "Sommer", "Vogt",
+    "Weber", "Winkler",
+)  # fmt: skip
+SUFFIXES = {
+    Industry.AUTOMOTIVE: ("Automotive", "Fahrzeugtechnik", "Zulieferteile"),
+    Industry.MECHANICAL_ENGINEERING: ("Maschinenbau", "Antriebstechnik", "Anlagenbau"),
+    Industry.CHEMICALS: ("Chemie", "Pharma", "Kunststoffe"),
+    Industry.ELECTRONICS: ("Elektrotechnik", "Sensorik", "Elektronik"),
+    Industry.RETAIL: ("Handelshaus", "Großhandel", "Warenhaus"),
+    Industry.LOGISTICS: ("Logistik", "Spedition", "Transport"),
+    Industry.FOOD: ("Lebensmittel", "Feinkost", "Getränke"),
+    Industry.ENERGY: ("Energie", "Stadtwerke", "Solartechnik"),
+    Industry.HEALTHCARE: ("Medizintechnik", "Kliniken", "Labordiagnostik"),
+    Industry.PUBLIC_SECTOR: ("Verband", "Genossenschaft", "Zweckverband"),
+}
+CITIES = {
+    Region.NORTH: ("Hamburg", "Bremen", "Hannover", "Kiel", "Oldenburg", "Lübeck"),
+    Region.EAST: ("Leipzig", "Dresden", "Berlin", "Erfurt", "Chemnitz", "Rostock"),
+    Region.SOUTH: ("München", "Stuttgart", "Nürnberg", "Augsburg", "Ulm", "Regensburg"),
+    Region.WEST: ("Köln", "Düsseldorf", "Dortmund", "Essen", "Aachen", "Münster"),
+    Region.INTERNATIONAL: ("Basel", "Lyon", "Mailand", "Posen", "Chicago", "Wien"),
+}
+COUNTRIES = {
+    Region.NORTH: ("DE",),
+    Region.EAST: ("DE",),
+    Region.SOUTH: ("DE", "AT"),
+    Region.WEST: ("DE", "NL"),
+    Region.INTERNATIONAL: ("CH", "FR", "IT", "PL", "US", "AT"),
+}
+INDUSTRIES = [industry.value for industry in Industry]
+REGIONS = [region.value for region in Region]
+LEGAL_FORMS = ("GmbH", "GmbH", "AG", "GmbH & Co. KG", "SE", "KG")
+# Cumulative shares of the synthetic accounts per tier; the rest has no tier.
+TIERS = ((0.03, "Gold", 1), (0.10, "Silver", 2), (0.20, "Bronze", 3))
+STRATEGIES = {
+    1: PartnershipStrategy.STRATEGIC.value,
+    2: PartnershipStrategy.OPERATIONAL.value,
+    3: PartnershipStrategy.LEAN.value,
+}
+OTHER_TEAM_ROLES = [
+    role.value
+    for role in (
+        TeamRole.DEPUTY,
+        TeamRole.SALES,
+        TeamRole.SERVICE,
+        TeamRole.TECHNICAL,
+        TeamRole.MENTOR,
+        TeamRole.FINANCE,
+    )
+]
+
+FIRST_NAMES = (
+    "Andreas", "Anja", "Bernd", "Birgit", "Christian", "Claudia", "Daniel", "Elif", "Frank",
+    "Julia", "Jürgen", "Karin", "Klaus", "Laura", "Markus", "Monika", "Michael", "Nadine",
+    "Oliver", "Petra", "Ralf", "Sandra", "Stefan", "Susanne", "Thorsten", "Ulrike", "Uwe",
+    "Verena", "Yusuf", "Zeynep",
+)  # fmt: skip
+LAST_NAMES = (*STEMS, "Schröder", "Wagner", "Ziegler", "Yılmaz", "Nowak", "Möller", "Kuhn")
+# (department, position, buying roles to pick from). The top decides in two accounts of
+# three; elsewhere purchasing may decide, or no one does: a red flag of the buying center.
+TOP = (
+    "Geschäftsführung",
+    "Geschäftsführer/in",
+    (BuyingRole.DECIDER, BuyingRole.DECIDER, BuyingRole.APPROVER),
+)
+HEADS = (
+    ("Einkauf", "Leitung Einkauf", (BuyingRole.BUYER, BuyingRole.DECIDER)),
+    ("Produktion", "Werksleitung", (BuyingRole.INITIATOR, BuyingRole.USER)),
+    ("Technik", "Leitung Entwicklung", (BuyingRole.INFLUENCER, BuyingRole.INITIATOR)),
+    ("Finanzen", "Kaufmännische Leitung", (BuyingRole.APPROVER,)),
+    ("IT", "Leitung IT", (BuyingRole.INFLUENCER,)),
+    ("Qualität", "Leitung Qualität", (BuyingRole.INFLUENCER,)),
+    ("Logistik", "Leitung Logistik", (BuyingRole.USER,)),
+)
+STAFF = {
+    "Einkauf": ("Einkäufer/in", (BuyingRole.BUYER, BuyingRole.GATEKEEPER)),
+    "Produktion": ("Schichtleitung", (BuyingRole.USER,)),
+    "Technik": ("Projektingenieur/in", (BuyingRole.INFLUENCER, BuyingRole.USER)),
+    "Finanzen": ("Controller/in", (BuyingRole.INFLUENCER,)),
+    "IT": ("IT-Architekt/in", (BuyingRole.INFLUENCER,)),
+    "Qualität": ("Qualitätsingenieur/in", (BuyingRole.INFLUENCER, BuyingRole.GATEKEEPER)),
+    "Logistik": ("Disponent/in", (BuyingRole.USER,)),
+}
+FACTORS = [factor.value for factor in DecisionFactor if factor != DecisionFactor.CUSTOM]
+MODES = [*(mode.value for mode in ContactMode), ""]
+INFLUENCE = (Influence.HIGH.value, Influence.HIGH.value, Influence.MEDIUM.value)
+
+ACCOUNT_COLUMNS = (
+    "name", "erp_number", "legal_form", "industry", "region", "country", "status", "tier",
+    "tier_rank", "strategy", "share_of_wallet",
+)  # fmt: skip
+CONTACT_COLUMNS = (
+    "account_id", "first_name", "last_name", "position", "department", "reports_to_id",
+    "influence", "attitude", "mode", "last_contact_date", "has_left",
+)  # fmt: skip
+BULK_MODELS = (
+    Account,
+    AccountTeamMember,
+    Contact,
+    ContactRole,
+    ContactDecisionFactor,
+    Relationship,
+)
+
+
+def erp_number(number: int) -> str:
+    return f"{PREFIX}{number:0{NUMBER_WIDTH}d}"
+
+
+class BulkWriter:
+    """Inserts rows given as tuples of column values, the fastest way the database offers.
+
+    PostgreSQL: COPY, with the ids drawn from the table's sequence first; elsewhere
+    ``bulk_create`` in batches, which reads the ids back. Columns left out get the model
+    field's default (``auto_now`` fields: now). Returns the new rows' ids, in order.
+    """
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+        self.use_copy = connection.vendor == "postgresql"
+        self.created: Counter[str] = Counter()
+
+    def insert(self, model: type[models.Model], columns: tuple[str, ...], rows: list) -> list:
+        self.created[model.__name__] += len(rows)
+        if not rows:
+            return []
+        if not self.use_copy:
+            objs = model.objects.bulk_create(
+                [model(**dict(zip(columns, row, strict=True))) for row in rows],
+                batch_size=self.batch_size,
+            )
+            return [obj.pk for obj in objs]
+        opts, quote = model._meta, connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [opts.db_table, opts.pk.column, len(rows)],
+            )
+            ids = [pk for (pk,) in cursor.fetchall()]
+            given = {opts.get_field(name).column for name in columns}
+            now = timezone.now()
+            rest = [f for f in opts.concrete_fields if f.column not in given and not f.primary_key]
+            defaults = tuple(
+                now
+                if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+                else f.get_db_prep_save(f.get_default(), connection)
+                for f in rest
+            )
+            names = (
+                opts.pk.column,
+                *(opts.get_field(name).column for name in columns),
+                *(f.column for f in rest),
+            )
+            sql = f"COPY {quote(opts.db_table)} ({', '.join(map(quote, names))}) FROM STDIN"
+            with cursor.copy(sql) as copy:
+                for pk, row in zip(ids, rows, strict=True):
+                    copy.write_row((pk, *row, *defaults))
+        return ids
+
+
+class Command(BaseCommand):
+    help = (
+        "Create N synthetic accounts (ERP numbers B…) with teams, contacts, buying-center roles "
+        "and relationships in bulk; existing numbers are skipped."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--accounts", type=int, required=True, help="Accounts B1…BN to have.")
+        parser.add_argument("--contacts-per-account", type=int, default=8)
+        parser.add_argument("--seed", type=int, default=1, help="Seed of the generator.")
+        parser.add_argument(
+            "--batch-size", type=int, default=5000, help="Accounts per chunk and transaction."
+        )
+
+    def handle(self, *args, **options) -> None:
+        total, per_account = options["accounts"], options["contacts_per_account"]
+        batch_size, seed = options["batch_size"], options["seed"]
+        if total < 0 or not 1 <= per_account <= 200 or batch_size < 1:
+            raise CommandError(
+                "Need --accounts ≥ 0, 1 ≤ --contacts-per-account ≤ 200 and --batch-size ≥ 1."
+            )
+        started = time.perf_counter()
+        pool = self._user_pool()
+        existing = set(
+            Account.objects.filter(erp_number__startswith=PREFIX).values_list(
+                "erp_number", flat=True
+            )
+        )
+        numbers = [n for n in range(1, total + 1) if erp_number(n) not in existing]
+        self.stdout.write(
+            f"{total:,} synthetic accounts wanted, {total - len(numbers):,} exist, "
+            f"{len(numbers):,} to create ({per_account} contacts each, "
+            f"{'COPY' if connection.vendor == 'postgresql' else 'bulk_create'})."
+        )
+        writer = BulkWriter(batch_size)
+        today = timezone.localdate()
+        for start in range(0, len(numbers), batch_size):
+            chunk = numbers[start : start + batch_size]
+            with transaction.atomic():
+                self._create_chunk(writer, chunk, pool, per_account, seed, today)
+            done, elapsed = start + len(chunk), time.perf_counter() - started
+            self.stdout.write(
+                f"  {done:>9,} / {len(numbers):,} accounts  {elapsed:7.1f} s  "
+                f"({done / elapsed:,.0f} accounts/s)"
+            )
+        if numbers and connection.vendor == "postgresql":
+            # Freshly loaded tables have no planner statistics until autovacuum comes by;
+            # queries (and benchmarks) run right after would get bad plans.
+            tables = [model._meta.db_table for model in BULK_MODELS]
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {', '.join(map(connection.ops.quote_name, tables))}")
+        elapsed = time.perf_counter() - started
+        summary = ", ".join(f"{count:,} {what}" for what, count in writer.created.items() if count)
+        self.stdout.write(self.style.SUCCESS(f"Created {summary or 'nothing'} in {elapsed:.1f} s."))
+        self.stdout.write(f"Accounts in the database: {Account.objects.count():,}.")
+
+    def _user_pool(self) -> list[int]:
+        """The ids of the synthetic team members, creating the missing ones (they cannot log in)."""
+        usernames = [POOL_USERNAME.format(n) for n in range(1, POOL_SIZE + 1)]
+        existing = set(
+            User.objects.filter(username__in=usernames).values_list("username", flat=True)
+        )
+        rng = random.Random("seed-bulk:users")  # noqa: S311 - synthetic data, not secrets
+        User.objects.bulk_create(
+            User(
+                username=username,
+                first_name=rng.choice(FIRST_NAMES),
+                last_name=rng.choice(LAST_NAMES),
+                email=f"{username}@bulk.example",
+                password=make_password(None),
+            )
+            for username in usernames
+            if username not in existing
+        )
+        users = dict(User.objects.filter(username__in=usernames).values_list("username", "pk"))
+        group, _created = Group.objects.get_or_create(name=Role.KEY_ACCOUNT_MANAGER.value)
+        User.groups.through.objects.bulk_create(
+            [User.groups.through(user_id=pk, group_id=group.pk) for pk in users.values()],
+            ignore_conflicts=True,
+        )
+        return [users[username] for username in usernames]
+
+    def _create_chunk(
+        self,
+        writer: BulkWriter,
+        numbers: list[int],
+        pool: list[int],
+        per_account: int,
+        seed: int,
+        today: datetime.date,
+    ) -> None:
+        """Accounts, teams, a three-level buying center, roles, factors and relationships.
+
+        Each account draws from its own generator, so its data depends only on seed and number.
+        """
+        rngs = [random.Random(seed * 1_000_000_007 + n) for n in numbers]  # noqa: S311
+        account_ids = writer.insert(
+            Account,
+            ACCOUNT_COLUMNS,
+            [self._account(number, rng) for number, rng in zip(numbers, rngs, strict=True)],
+        )
+
+        members, teams = [], []
+        for account_id, rng in zip(account_ids, rngs, strict=True):
+            users = rng.sample(pool, 1 + rng.randint(1, 3))
+            roles = [
+                TeamRole.KEY_ACCOUNT_MANAGER.value,
+                *rng.sample(OTHER_TEAM_ROLES, len(users) - 1),
+            ]
+            members += zip([account_id] * len(users), users, roles, strict=True)
+            teams.append(users)
+        writer.insert(AccountTeamMember, ("account_id", "user_id", "role"), members)
+
+        # Three levels, each inserted once its managers have ids: top, department heads, staff.
+        # A level holds, per account, (id, department, buying roles to pick from) per contact.
+        names: list[set[tuple[str, str]]] = [set() for _ in numbers]
+        heads_per_account = min(3, per_account - 1)
+        levels: list[list[list[tuple[int, str, tuple[str, ...]]]]] = []
+        for level, count in enumerate((1, heads_per_account, per_account - 1 - heads_per_account)):
+            rows, shapes = [], []
+            for index, (account_id, rng) in enumerate(zip(account_ids, rngs, strict=True)):
+                mine = []
+                # Purchasing always has a head; the other departments vary by account.
+                heads = (
+                    [HEADS[0], *rng.sample(HEADS[1:], heads_per_account - 1)] if level == 1 else []
+                )
+                for position in range(count):
+                    if level == 0:
+                        (department, title, choices), manager = TOP, None
+                    elif level == 1:
+                        department, title, choices = heads[position]
+                        manager = levels[0][index][0][0]
+                    else:
+                        manager, department, _choices = rng.choice(levels[1][index])
+                        title, choices = STAFF[department]
+                    first, last = self._name(rng, names[index])
+                    rows.append(
+                        (
+                            account_id,
+                            first,
+                            last,
+                            title,
+                            department,
+                            manager,
+                            INFLUENCE[level],
+                            rng.randint(-5, 5),
+                            rng.choice(MODES),
+                            today - datetime.timedelta(rng.randint(1, 365)),
+                            level == 2 and rng.random() < 0.05,
+                        )
+                    )
+                    mine.append((department, choices))
+                shapes.append(mine)
+            ids = iter(writer.insert(Contact, CONTACT_COLUMNS, rows))
+            levels.append(
+                [
+                    [(next(ids), department, choices) for department, choices in mine]
+                    for mine in shapes
+                ]
+            )
+
+        roles, factors, relationships = [], [], []
+        for index, rng in enumerate(rngs):
+            team = teams[index]
+            for depth, contacts in enumerate(layer[index] for layer in levels):
+                for contact_id, _department, choices in contacts:
+                    roles.append((contact_id, rng.choice(choices)))
+                    factors += [
+                        (contact_id, factor, "", rng.randint(1, 5))
+                        for factor in rng.sample(FACTORS, rng.randint(1, 2))
+                    ]
+                    for position, user in enumerate(team):
+                        if rng.random() < (0.95 if position == 0 else 0.35) - 0.2 * depth:
+                            touched = today - datetime.timedelta(rng.randint(1, 300))
+                            relationships.append((contact_id, user, rng.randint(1, 5), touched))
+        writer.insert(ContactRole, ("contact_id", "role"), roles)
+        writer.insert(
+            ContactDecisionFactor, ("contact_id", "factor", "custom_name", "importance"), factors
+        )
+        writer.insert(
+            Relationship, ("contact_id", "user_id", "strength", "last_touched"), relationships
+        )
+
+    @staticmethod
+    def _account(number: int, rng: random.Random) -> tuple:
+        industry, region = rng.choice(INDUSTRIES), rng.choice(REGIONS)
+        legal_form = rng.choice(LEGAL_FORMS)
+        name = (
+            f"{rng.choice(STEMS)} {rng.choice(SUFFIXES[industry])} "
+            f"{rng.choice(CITIES[region])} {legal_form}"
+        )
+        draw, tier, tier_rank = rng.random(), "", None
+        for share, tier_name, rank in TIERS:
+            if draw < share:
+                tier, tier_rank = tier_name, rank
+                break
+        status = AccountStatus.ACTIVE if rng.random() < 0.9 else AccountStatus.PROSPECT
+        return (
+            name,
+            erp_number(number),
+            legal_form,
+            industry,
+            region,
+            rng.choice(COUNTRIES[region]),
+            status.value,
+            tier,
+            tier_rank,
+            STRATEGIES[tier_rank] if tier_rank else "",
+            rng.randint(0, 60) if tier else None,
+        )
+
+    @staticmethod
+    def _name(rng: random.Random, taken: set[tuple[str, str]]) -> tuple[str, str]:
+        """A first and last name not yet used at this account (the contact's natural key)."""
+        while True:
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            if (last, first) not in taken:
+                taken.add((last, first))
+                return first, last

@@ -1,0 +1,300 @@
+"""Time pages through the Django test client against a bare raw-SQL baseline.
+
+Meant for a database filled by ``seed_bulk``. Per page: median and p95 over ``--repeat`` runs
+(after warm-ups), the number of SQL queries, and the ratio to a baseline that fetches the same
+rows with one raw query and renders them with a bare template. Pages are grouped in
+``SECTIONS``; a later feature adds its pages there (and any value its URLs need to
+``bench_context``).
+"""
+
+import functools
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
+from django.db.models import Exists, OuterRef
+from django.template import engines
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+
+from accounts.models import Account, AccountTeamMember, Contact, TeamRole
+from kam.models import User
+from kam.roles import Role
+
+WARMUPS = 2
+PAGE_SIZE = 100
+BENCH_USERNAME = "bench.leitung"
+SLOWEST_QUERIES = 3
+SQL_EXCERPT = 300
+
+Baseline = Callable[[dict], str]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page to time: ``url`` may name values of the bench context, e.g. ``{account_pk}``."""
+
+    name: str
+    url: str
+    baseline: Baseline | None = None
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@functools.cache
+def _template(source: str):
+    return engines["django"].from_string(source)
+
+
+def _render(source: str, context: dict) -> str:
+    # Compiled once, as the cached template loader does for the real pages.
+    return _template(source).render(context)
+
+
+ACCOUNT_ROWS_TEMPLATE = (
+    "<table>{% for row in rows %}<tr><td><a href='/accounts/{{ row.0 }}/'>{{ row.1 }}</a></td>"
+    "<td>{{ row.2 }}</td><td>{{ row.3 }}</td><td>{{ row.4 }}</td><td>{{ row.5 }}</td>"
+    "<td>{{ row.6 }}</td><td>{{ row.7 }} {{ row.8 }}</td></tr>{% endfor %}</table>"
+)
+ACCOUNT_CONTACTS_TEMPLATE = (
+    "{% with account=rows.0 %}<h1>{{ account.1 }}</h1><dl><dd>{{ account.2 }}</dd>"
+    "<dd>{{ account.3 }}</dd><dd>{{ account.4 }}</dd><dd>{{ account.5 }}</dd>"
+    "<dd>{{ account.6 }}</dd></dl>{% endwith %}<ul>{% for row in rows %}{% if row.7 %}"
+    "<li>{{ row.8 }} {{ row.9 }}, {{ row.10 }} ({{ row.11 }}): {{ row.12 }} {{ row.13 }}</li>"
+    "{% endif %}{% endfor %}</ul>"
+)
+
+
+def account_rows(
+    *, where: str = "", params: tuple = (), order: str = "a.name, a.id", page: str = "1"
+) -> Baseline:
+    """Baseline of an account list: one page of rows with the list's columns, in one query.
+
+    ``params`` and ``page`` may name values of the bench context, as page URLs do.
+    """
+
+    def run(context: dict) -> str:
+        page_number = int(page.format(**context))
+        # Identifiers come from the models' metadata; every value is a query parameter.
+        sql = (
+            "SELECT a.id, a.name, a.erp_number, a.industry, a.region, a.country, a.tier, "  # noqa: S608
+            "u.first_name, u.last_name "
+            f"FROM {_q(Account._meta.db_table)} a "
+            f"LEFT JOIN {_q(AccountTeamMember._meta.db_table)} t "
+            "ON t.account_id = a.id AND t.role = %s "
+            f"LEFT JOIN {_q(User._meta.db_table)} u ON u.id = t.user_id "
+            f"{where} ORDER BY {order} LIMIT %s OFFSET %s"
+        )
+        values = [param.format(**context) for param in params]
+        offset = (page_number - 1) * PAGE_SIZE
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [TeamRole.KEY_ACCOUNT_MANAGER.value, *values, PAGE_SIZE, offset])
+            rows = cursor.fetchall()
+        return _render(ACCOUNT_ROWS_TEMPLATE, {"rows": rows})
+
+    return run
+
+
+def account_with_contacts(context: dict) -> str:
+    """Baseline of an account page: the account row joined to its contacts, in one query."""
+    sql = (
+        "SELECT a.id, a.name, a.erp_number, a.industry, a.region, a.country, a.tier, "  # noqa: S608
+        "c.id, c.first_name, c.last_name, c.position, c.department, c.influence, c.attitude "
+        f"FROM {_q(Account._meta.db_table)} a "
+        f"LEFT JOIN {_q(Contact._meta.db_table)} c ON c.account_id = a.id "
+        "WHERE a.id = %s ORDER BY c.last_name, c.first_name, c.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [context["account_pk"]])
+        rows = cursor.fetchall()
+    return _render(ACCOUNT_CONTACTS_TEMPLATE, {"rows": rows})
+
+
+SECTIONS: dict[str, list[Page]] = {
+    "accounts": [
+        Page("account list", "/accounts/", account_rows()),
+        Page(
+            "list: tier + region",
+            "/accounts/?tier=Gold&region=south",
+            account_rows(where="WHERE a.tier = %s AND a.region = %s", params=("Gold", "south")),
+        ),
+        Page(
+            "list: search",
+            "/accounts/?q={fragment_url}",
+            # The expressions Django's icontains/iexact use, so the same indexes apply.
+            account_rows(
+                where="WHERE UPPER(a.name) LIKE UPPER(%s) OR UPPER(a.erp_number) = UPPER(%s)",
+                params=("%{fragment}%", "{fragment}"),
+            ),
+        ),
+        Page("list: sort by name", "/accounts/?sort=name", account_rows()),
+        Page("list: last page", "/accounts/?page={last_page}", account_rows(page="{last_page}")),
+        Page("account detail", "/accounts/{account_pk}/", account_with_contacts),
+        Page("buying center", "/accounts/{account_pk}/buying-center/", account_with_contacts),
+    ],
+}
+
+
+def bench_context() -> dict:
+    """Values the page URLs name: the account count, the last list page, a name fragment
+    and an account from the middle of the table (with contacts, when seed_bulk made some)."""
+    count = Account.objects.count()
+    with_contacts = Account.objects.filter(Exists(Contact.objects.filter(account=OuterRef("pk"))))
+    candidates = with_contacts if with_contacts.exists() else Account.objects.all()
+    candidates = candidates.order_by("pk")
+    account = candidates[candidates.count() // 2] if count else None
+    words = account.name.split() if account else ["-"]
+    fragment = (words[1] if len(words) > 1 else words[0])[:6]
+    return {
+        "accounts": count,
+        "last_page": max(1, math.ceil(count / PAGE_SIZE)),
+        "fragment": fragment,
+        "fragment_url": quote(fragment),
+        "account_pk": account.pk if account else 0,
+    }
+
+
+def p95(samples: list[float]) -> float:
+    """The 95th percentile by the nearest-rank method."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def timed(run: Callable[[], object], repeat: int) -> list[float]:
+    """Milliseconds of ``repeat`` calls of ``run`` after the warm-ups."""
+    for _ in range(WARMUPS):
+        run()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+class Command(BaseCommand):
+    help = (
+        "Time pages (median, p95, queries) against a raw-SQL baseline on a database filled by "
+        "seed_bulk; -v 2 also prints the slowest queries of each page."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--repeat", type=int, default=20, help="Timed runs per page.")
+        parser.add_argument("--json", dest="json_path", help="Also write the results here.")
+        parser.add_argument(
+            "--sections", nargs="+", choices=list(SECTIONS), help="Sections to run (default all)."
+        )
+
+    def handle(self, *args, **options) -> None:
+        repeat = max(1, options["repeat"])
+        sections = options["sections"] or list(SECTIONS)
+        context = bench_context()
+        hosts = [*settings.ALLOWED_HOSTS, "testserver"]
+        with override_settings(ALLOWED_HOSTS=hosts):
+            client = Client(raise_request_exception=False)
+            client.force_login(self._leadership_user())
+            results = {
+                section: [self._bench(client, page, context, repeat) for page in SECTIONS[section]]
+                for section in sections
+            }
+        self._print(results, slowest=options["verbosity"] >= 2)
+        report = {
+            "database": connection.vendor,
+            "accounts": context["accounts"],
+            "repeat": repeat,
+            "warmups": WARMUPS,
+            "sections": results,
+        }
+        if options["json_path"]:
+            Path(options["json_path"]).write_text(json.dumps(report, indent=2) + "\n")
+            self.stdout.write(f"Wrote {options['json_path']}.")
+        self.stdout.write(f"Accounts used: {context['accounts']:,} ({connection.vendor}).")
+
+    def _leadership_user(self) -> User:
+        user, created = User.objects.get_or_create(
+            username=BENCH_USERNAME,
+            defaults={
+                "first_name": "Bench",
+                "last_name": "Leitung",
+                "password": make_password(None),
+            },
+        )
+        if created or not user.has_role(Role.SALES_LEADERSHIP):
+            group, _created = Group.objects.get_or_create(name=Role.SALES_LEADERSHIP.value)
+            user.groups.add(group)
+        return user
+
+    def _bench(self, client: Client, page: Page, context: dict, repeat: int) -> dict:
+        url = page.url.format(**context)
+        result = {
+            "name": page.name,
+            "url": url,
+            "status": "ok",
+            "median_ms": None,
+            "p95_ms": None,
+            "queries": None,
+            "baseline_median_ms": None,
+            "ratio": None,
+            "slowest_queries": [],
+        }
+        status = client.get(url, secure=True).status_code
+        if status != 200:
+            result["status"] = "missing" if status == 404 else f"HTTP {status}"
+            return result
+        samples = timed(lambda: client.get(url, secure=True), repeat)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url, secure=True)
+        slowest = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))
+        result.update(
+            median_ms=round(statistics.median(samples), 2),
+            p95_ms=round(p95(samples), 2),
+            queries=len(queries.captured_queries),
+            slowest_queries=[
+                {"ms": round(float(q["time"]) * 1000, 1), "sql": q["sql"][:SQL_EXCERPT]}
+                for q in slowest[:SLOWEST_QUERIES]
+            ],
+        )
+        if page.baseline is not None:
+            baseline = statistics.median(timed(lambda: page.baseline(context), repeat))
+            result["baseline_median_ms"] = round(baseline, 3)
+            result["ratio"] = round(result["median_ms"] / baseline, 1) if baseline else None
+        return result
+
+    def _print(self, results: dict[str, list[dict]], *, slowest: bool) -> None:
+        header = (
+            f"{'section':<10} {'page':<22} {'status':<8} {'median ms':>10} {'p95 ms':>9} "
+            f"{'queries':>7} {'base ms':>8} {'ratio':>7}  url"
+        )
+        self.stdout.write(header)
+        self.stdout.write("-" * len(header))
+
+        def number(value, digits: int, unit: str = "") -> str:
+            return "–" if value is None else f"{value:.{digits}f}{unit}"
+
+        for section, pages in results.items():
+            for page in pages:
+                self.stdout.write(
+                    f"{section:<10} {page['name']:<22} {page['status']:<8} "
+                    f"{number(page['median_ms'], 1):>10} {number(page['p95_ms'], 1):>9} "
+                    f"{number(page['queries'], 0):>7} {number(page['baseline_median_ms'], 2):>8} "
+                    f"{number(page['ratio'], 1, '×'):>7}  {page['url']}"
+                )
+        if slowest:
+            for section, pages in results.items():
+                for page in pages:
+                    for query in page["slowest_queries"]:
+                        self.stdout.write(
+                            f"{section} / {page['name']}: {query['ms']:.1f} ms  {query['sql']}"
+                        )

@@ -1,0 +1,54 @@
+import io
+import json
+
+from django.core.management import call_command
+
+from accounts.models import Account, Contact, ContactRole, Relationship
+from kam.management.commands.bench import SECTIONS
+
+NUMERIC_FIELDS = ("median_ms", "p95_ms", "queries", "baseline_median_ms", "ratio")
+# Pages that exist today; a page added to SECTIONS before its view lands may answer "missing".
+EXISTING_PAGES = {"account list", "list: tier + region", "list: search", "account detail"}
+
+
+def test_seed_bulk_creates_numbered_accounts_and_skips_them_on_a_second_run(db) -> None:
+    call_command("seed_bulk", accounts=20, contacts_per_account=6, stdout=io.StringIO())
+    counts = (Account.objects.count(), Contact.objects.count(), Relationship.objects.count())
+
+    call_command("seed_bulk", accounts=20, contacts_per_account=6, stdout=io.StringIO())
+
+    assert (
+        Account.objects.count(),
+        Contact.objects.count(),
+        Relationship.objects.count(),
+    ) == counts
+    assert counts[:2] == (20, 120)
+    assert Account.objects.filter(erp_number__startswith="B").count() == 20
+    assert ContactRole.objects.count() == 120
+    for account in Account.objects.all():
+        assert account.team_members.filter(role="key_account_manager").count() == 1
+        assert account.contacts.filter(reports_to__isnull=True).count() == 1
+
+
+def test_bench_times_every_page_against_a_baseline(db, tmp_path) -> None:
+    call_command("seed_bulk", accounts=50, stdout=io.StringIO())
+    path = tmp_path / "bench.json"
+    out = io.StringIO()
+
+    call_command("bench", repeat=2, json_path=str(path), stdout=out)
+
+    report = json.loads(path.read_text())
+    assert report["accounts"] == 50
+    assert "Accounts used: 50" in out.getvalue()
+    assert set(report["sections"]) == set(SECTIONS)
+    for section, pages in SECTIONS.items():
+        assert [row["name"] for row in report["sections"][section]] == [p.name for p in pages]
+    rows = {row["name"]: row for rows in report["sections"].values() for row in rows}
+    assert {name for name, row in rows.items() if row["status"] == "ok"} >= EXISTING_PAGES
+    for name, row in rows.items():
+        assert row["status"] in ("ok", "missing"), (name, row["status"])
+        if row["status"] == "ok":
+            for field in NUMERIC_FIELDS:
+                assert isinstance(row[field], int | float), (name, field)
+            assert row["queries"] > 0, name
+            assert row["median_ms"] <= row["p95_ms"], name
