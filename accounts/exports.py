@@ -18,15 +18,16 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils.translation import gettext as _
-from django_countries import countries
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from accounts.models import Account, AccountStatus, AccountType, Industry, Region
+from accounts.filters import with_kam_name
+from accounts.models import Account
+from accounts.selectors import choice_labels
 
 CSV_DELIMITER = ";"
 BOM = "\ufeff".encode()
@@ -41,8 +42,8 @@ FIELDS = (
     "tier",
     "account_type",
     "status",
-    "kam_first_name",
-    "kam_last_name",
+    "kam_first",
+    "kam_last",
     "industry",
     "region",
     "country",
@@ -72,17 +73,11 @@ def header() -> list[str]:
 def _row_formatter() -> Callable[[tuple], list[str]]:
     # Labels are resolved now, in the request's language: a streamed body is written after the
     # view has returned.
-    labels = {
-        "account_type": {k: str(v) for k, v in AccountType.choices},
-        "status": {k: str(v) for k, v in AccountStatus.choices},
-        "industry": {k: str(v) for k, v in Industry.choices},
-        "region": {k: str(v) for k, v in Region.choices},
-        "country": {code: str(name) for code, name in countries},
-    }
+    labels = choice_labels()
 
     def format_row(row: tuple) -> list[str]:
         values = dict(zip(FIELDS, row, strict=True))
-        kam = " ".join(filter(None, (values["kam_first_name"], values["kam_last_name"])))
+        kam = " ".join(filter(None, (values["kam_first"], values["kam_last"])))
         cells = [
             values["name"],
             values["erp_number"],
@@ -105,7 +100,12 @@ def account_rows(queryset: QuerySet[Account]) -> Iterator[list[str]]:
     Texts are translated when this is called, not when the rows are read.
     """
     head, format_row = header(), _row_formatter()
-    rows = queryset.values_list(*FIELDS).iterator(chunk_size=CHUNK_SIZE)
+    rows = (
+        with_kam_name(queryset)
+        .annotate(kam_first=F("kam_first_name"), kam_last=F("kam_last_name"))
+        .values_list(*FIELDS)
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
     return itertools.chain([head], map(format_row, rows))
 
 

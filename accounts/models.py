@@ -116,6 +116,12 @@ class Account(models.Model):
         indexes = [
             models.Index(fields=["name", "id"]),
             models.Index(fields=["region", "tier_rank"]),
+            # The tier filter's choices: an index-only scan over the key accounts alone.
+            models.Index(
+                fields=["tier", "tier_rank"],
+                condition=~Q(tier=""),
+                name="accounts_account_tiers",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

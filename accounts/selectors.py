@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import (
+    Exists,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Value,
+)
 from django.http import QueryDict
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from accounts.filters import AccountFilterSet
 from accounts.models import (
     Account,
+    AccountStatus,
     AccountTeamMember,
+    AccountType,
     BuyingRole,
     Competitor,
     Contact,
     ContactRole,
+    Industry,
     Influence,
     PotentialYear,
+    Region,
     Relationship,
     TeamRole,
 )
@@ -31,25 +44,58 @@ from kam.models import User
 def account_filterset(*, user: User, data: QueryDict | None) -> AccountFilterSet:
     """All accounts for anyone who may read the list, filtered and sorted by ``data``.
 
-    Each row carries ``kam_first_name``/``kam_last_name`` (the key account manager's name,
-    ``None`` without one) and ``openable`` (whether the user may open the account) as
-    annotations, so a page and an export cost a constant number of queries however many rows.
+    Each row carries ``kam_memberships`` (a list with the key account manager's membership,
+    empty without one) and ``openable`` (whether the user may open the account). A page and
+    an export cost a constant number of queries however many rows.
     Users who may not read the list get an empty result.
     """
     if not access.may_list_accounts(user):
         queryset = Account.objects.none()
     else:
-        # At most one key account manager per account (a unique constraint), so [:1] is exact.
-        kam = AccountTeamMember.objects.filter(
-            account=OuterRef("pk"), role=TeamRole.KEY_ACCOUNT_MANAGER
-        )
-        openable = access.scope(user, Account.objects.filter(pk=OuterRef("pk")))
+        # The page reads the key account managers of its own rows with one prefetch query;
+        # sorting and exports join them only when asked (AccountFilterSet.with_kam_name).
+        kam_memberships = AccountTeamMember.objects.filter(
+            role=TeamRole.KEY_ACCOUNT_MANAGER
+        ).select_related("user")
         queryset = Account.objects.annotate(
-            kam_first_name=Subquery(kam.values("user__first_name")[:1]),
-            kam_last_name=Subquery(kam.values("user__last_name")[:1]),
-            openable=Exists(openable),
+            openable=(
+                Value(True)
+                if access.reads_all_accounts(user)
+                else Exists(access.scope(user, Account.objects.filter(pk=OuterRef("pk"))))
+            )
+        ).prefetch_related(
+            Prefetch("team_members", queryset=kam_memberships, to_attr="kam_memberships")
         )
     return AccountFilterSet(data, queryset=queryset.order_by("name", "pk"))
+
+
+def choice_labels() -> dict[str, dict[str, str]]:
+    """The labels of the account list's coded columns in the active language.
+
+    Resolved once per request: ``get_FOO_display`` per cell translated the same words a
+    hundred times over and cost a third of the list's rendering time.
+    """
+    return {
+        "account_type": {k: str(v) for k, v in AccountType.choices},
+        "status": {k: str(v) for k, v in AccountStatus.choices},
+        "industry": {k: str(v) for k, v in Industry.choices},
+        "region": {k: str(v) for k, v in Region.choices},
+        "country": {code: str(name) for code, name in countries},
+    }
+
+
+def account_list_rows(accounts: Iterable[Account]) -> list[Account]:
+    """The page's rows, each with ``labels`` (display texts) and ``url`` (when openable)."""
+    labels = choice_labels()
+    rows = list(accounts)
+    for account in rows:
+        account.labels = {
+            name: mapping.get(str(getattr(account, name)), "") for name, mapping in labels.items()
+        }
+        account.url = (
+            reverse("accounts:account-detail", args=[account.pk]) if account.openable else ""
+        )
+    return rows
 
 
 def account_get(*, user: User, pk: int) -> Account:

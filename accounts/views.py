@@ -38,7 +38,9 @@ class AccountListView(ListView):
         return self.filterset.qs
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(filterset=self.filterset, **kwargs)
+        context = super().get_context_data(filterset=self.filterset, **kwargs)
+        context["accounts"] = selectors.account_list_rows(context["accounts"])
+        return context
 
 
 def account_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse | FileResponse:
