@@ -272,3 +272,11 @@ def test_second_kam_on_the_team_tab_is_explained(kam_client, cast) -> None:
     )
 
     assert "Der Account hat bereits einen Key Account Manager." in response.content.decode()
+
+
+def test_html_ids_are_not_localised_for_large_keys(kam_client, cast) -> None:
+    Contact.objects.create(pk=12345, account=cast.account, last_name="Groß")
+
+    page = kam_client.get(reverse("accounts:account-buying-center", args=[cast.account.pk]))
+
+    assert 'id="contact-12345"' in page.content.decode()
