@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from accounts.demo import NAME_SUFFIXES
 from accounts.models import (
     Account,
     AccountStatus,
@@ -50,18 +51,6 @@ STEMS = (
     "Neumann", "Otto", "Peters", "Roth", "Schmid", "Schulte", "Seidel", "Sommer", "Vogt",
     "Weber", "Winkler",
 )  # fmt: skip
-SUFFIXES = {
-    Industry.AUTOMOTIVE: ("Automotive", "Fahrzeugtechnik", "Zulieferteile"),
-    Industry.MECHANICAL_ENGINEERING: ("Maschinenbau", "Antriebstechnik", "Anlagenbau"),
-    Industry.CHEMICALS: ("Chemie", "Pharma", "Kunststoffe"),
-    Industry.ELECTRONICS: ("Elektrotechnik", "Sensorik", "Elektronik"),
-    Industry.RETAIL: ("Handelshaus", "Großhandel", "Warenhaus"),
-    Industry.LOGISTICS: ("Logistik", "Spedition", "Transport"),
-    Industry.FOOD: ("Lebensmittel", "Feinkost", "Getränke"),
-    Industry.ENERGY: ("Energie", "Stadtwerke", "Solartechnik"),
-    Industry.HEALTHCARE: ("Medizintechnik", "Kliniken", "Labordiagnostik"),
-    Industry.PUBLIC_SECTOR: ("Verband", "Genossenschaft", "Zweckverband"),
-}
 CITIES = {
     Region.NORTH: ("Hamburg", "Bremen", "Hannover", "Kiel", "Oldenburg", "Lübeck"),
     Region.EAST: ("Leipzig", "Dresden", "Berlin", "Erfurt", "Chemnitz", "Rostock"),
@@ -395,7 +384,7 @@ class Command(BaseCommand):
         industry, region = rng.choice(INDUSTRIES), rng.choice(REGIONS)
         legal_form = rng.choice(LEGAL_FORMS)
         name = (
-            f"{rng.choice(STEMS)} {rng.choice(SUFFIXES[industry])} "
+            f"{rng.choice(STEMS)} {rng.choice(NAME_SUFFIXES[industry])} "
             f"{rng.choice(CITIES[region])} {legal_form}"
         )
         draw, tier, tier_rank = rng.random(), "", None

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.demo import NAME_SUFFIXES
 from accounts.models import (
     Account,
     AccountStatus,
@@ -72,18 +73,6 @@ NAME_STEMS = (
     "Kraus",
     "Böhm",
 )
-NAME_SUFFIXES = {
-    Industry.AUTOMOTIVE: ("Automotive", "Fahrzeugtechnik", "Zulieferteile"),
-    Industry.MECHANICAL_ENGINEERING: ("Maschinenbau", "Antriebstechnik", "Anlagenbau"),
-    Industry.CHEMICALS: ("Chemie", "Pharma", "Kunststoffe"),
-    Industry.ELECTRONICS: ("Elektrotechnik", "Sensorik", "Elektronik"),
-    Industry.RETAIL: ("Handelshaus", "Großhandel", "Warenhaus"),
-    Industry.LOGISTICS: ("Logistik", "Spedition", "Transport"),
-    Industry.FOOD: ("Lebensmittel", "Feinkost", "Getränke"),
-    Industry.ENERGY: ("Energie", "Stadtwerke", "Solartechnik"),
-    Industry.HEALTHCARE: ("Medizintechnik", "Kliniken", "Labordiagnostik"),
-    Industry.PUBLIC_SECTOR: ("Verband", "Genossenschaft", "Zweckverband"),
-}
 LEGAL_FORMS = ("GmbH", "AG", "GmbH & Co. KG", "SE", "KG")
 REGION_COUNTRIES = {
     Region.NORTH: ("DE",),
