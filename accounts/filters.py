@@ -68,6 +68,29 @@ def with_kam_name(queryset: QuerySet[Account]) -> QuerySet[Account]:
     )
 
 
+def _kam_choices() -> list[tuple[str, str]]:
+    """Users who manage at least one account (an index lookup per user, not a team scan)."""
+    managers = User.objects.filter(
+        Exists(
+            AccountTeamMember.objects.filter(user=OuterRef("pk"), role=TeamRole.KEY_ACCOUNT_MANAGER)
+        )
+    ).order_by("last_name", "first_name", "pk")
+    return [
+        (str(pk), f"{first} {last}".strip() or username)
+        for pk, first, last, username in managers.values_list(
+            "pk", "first_name", "last_name", "username"
+        )
+    ]
+
+
+def _group_choices() -> list[tuple[str, str]]:
+    """Accounts that head a group: the partial index on parent_id finds the few there are."""
+    heads = Account.objects.filter(
+        pk__in=Account.objects.filter(parent__isnull=False).values("parent_id")
+    ).order_by("name", "pk")
+    return [(str(pk), name) for pk, name in heads.values_list("pk", "name")]
+
+
 class AccountOrderingFilter(django_filters.OrderingFilter):
     """Sorts by the chosen columns, empty values last on every database, then by name and pk."""
 
@@ -105,19 +128,8 @@ class AccountFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         label=_("Status"), choices=AccountStatus.choices, empty_label=_("All")
     )
-    kam = django_filters.ModelChoiceFilter(
-        label=_("Key account manager"),
-        # EXISTS per user (an index lookup each) instead of a DISTINCT over every team row:
-        # cheap however many accounts there are.
-        queryset=User.objects.filter(
-            Exists(
-                AccountTeamMember.objects.filter(
-                    user=OuterRef("pk"), role=TeamRole.KEY_ACCOUNT_MANAGER
-                )
-            )
-        ).order_by("last_name", "first_name", "pk"),
-        method="filter_kam",
-        empty_label=_("All"),
+    kam = django_filters.ChoiceFilter(
+        label=_("Key account manager"), method="filter_kam", empty_label=_("All")
     )
     account_type = django_filters.ChoiceFilter(
         label=_("Account type"), choices=AccountType.choices, empty_label=_("All")
@@ -132,14 +144,8 @@ class AccountFilterSet(django_filters.FilterSet):
     strategy = django_filters.ChoiceFilter(
         label=_("Partnership strategy"), choices=PartnershipStrategy.choices, empty_label=_("All")
     )
-    parent = django_filters.ModelChoiceFilter(
-        label=_("Group"),
-        # Uses the parent_id index: only the few accounts that are some account's parent.
-        queryset=Account.objects.filter(
-            pk__in=Account.objects.filter(parent__isnull=False).values("parent_id")
-        ).order_by("name", "pk"),
-        method="filter_group",
-        empty_label=_("All"),
+    parent = django_filters.ChoiceFilter(
+        label=_("Group"), method="filter_group", empty_label=_("All")
     )
     sort = AccountOrderingFilter(
         label=_("Sort by"),
@@ -170,6 +176,10 @@ class AccountFilterSet(django_filters.FilterSet):
         # Built per request: tiers change with each approved selection, country names with
         # the active language.
         self.filters["tier"].extra["choices"] = _tier_choices()
+        # Plain choices rather than ModelChoiceFilter: Django reads model choices through a
+        # server-side cursor, three round trips for a handful of rows on every page view.
+        self.filters["kam"].extra["choices"] = _kam_choices()
+        self.filters["parent"].extra["choices"] = _group_choices()
         self.filters["country"].extra["choices"] = list(countries)
         for filter_ in self.filters.values():
             if isinstance(
@@ -196,14 +206,12 @@ class AccountFilterSet(django_filters.FilterSet):
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(erp_number__iexact=value))
 
-    def filter_kam(self, queryset: QuerySet[Account], name: str, value: User) -> QuerySet[Account]:
+    def filter_kam(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
         managed = AccountTeamMember.objects.filter(
-            account=OuterRef("pk"), user=value, role=TeamRole.KEY_ACCOUNT_MANAGER
+            account=OuterRef("pk"), user_id=value, role=TeamRole.KEY_ACCOUNT_MANAGER
         )
         return queryset.filter(Exists(managed))
 
-    def filter_group(
-        self, queryset: QuerySet[Account], name: str, value: Account
-    ) -> QuerySet[Account]:
+    def filter_group(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
         """The group's parent account and all its members."""
-        return queryset.filter(Q(parent=value) | Q(pk=value.pk))
+        return queryset.filter(Q(parent_id=value) | Q(pk=value))

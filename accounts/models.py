@@ -116,6 +116,12 @@ class Account(models.Model):
         indexes = [
             models.Index(fields=["name", "id"]),
             models.Index(fields=["region", "tier_rank"]),
+            # The group filter's choices: only the few accounts that belong to a group.
+            models.Index(
+                fields=["parent"],
+                condition=Q(parent__isnull=False),
+                name="accounts_account_grouped",
+            ),
             # The tier filter's choices: an index-only scan over the key accounts alone.
             models.Index(
                 fields=["tier", "tier_rank"],
@@ -237,6 +243,8 @@ class AccountTeamMember(models.Model):
     class Meta:
         verbose_name = _("account team member")
         verbose_name_plural = _("account team members")
+        # "Which users manage an account?" (the list's KAM filter) without scanning teams.
+        indexes = [models.Index(fields=["role", "user"], name="accounts_team_role_user")]
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "user"], name="accounts_team_member_once_per_account"
