@@ -91,21 +91,27 @@ def _save_versioned(instance: models.Model, values: dict[str, Any]) -> models.Mo
     return instance
 
 
-def _check_parent(account: Account, parent: Account | None) -> None:
-    seen = {account.pk}
-    node = parent
+def _refuse_cycle(
+    *, own_pk: int | None, node: models.Model | None, up: str, field: str, message: str, code: str
+) -> None:
+    """Walk ``node`` upwards along ``up``; raise when the walk comes back to ``own_pk``."""
+    seen = {own_pk} if own_pk else set()
     while node is not None:
         if node.pk in seen:
-            raise ValidationError(
-                {
-                    "parent": ValidationError(
-                        _("This would make the account a member of its own group."),
-                        code="parent_cycle",
-                    )
-                }
-            )
+            raise ValidationError({field: ValidationError(message, code=code)})
         seen.add(node.pk)
-        node = node.parent
+        node = getattr(node, up)
+
+
+def _check_parent(account: Account, parent: Account | None) -> None:
+    _refuse_cycle(
+        own_pk=account.pk,
+        node=parent,
+        up="parent",
+        field="parent",
+        message=_("This would make the account a member of its own group."),
+        code="parent_cycle",
+    )
 
 
 def account_update(*, account: Account, version: int, values: dict[str, Any]) -> Account:
@@ -141,20 +147,14 @@ def _check_reports_to(contact: Contact | None, account: Account, manager: Contac
                 )
             }
         )
-    seen = {contact.pk} if contact and contact.pk else set()
-    node = manager
-    while node is not None:
-        if node.pk in seen:
-            raise ValidationError(
-                {
-                    "reports_to": ValidationError(
-                        _("This would make the contact report to themselves."),
-                        code="reports_to_cycle",
-                    )
-                }
-            )
-        seen.add(node.pk)
-        node = node.reports_to
+    _refuse_cycle(
+        own_pk=contact.pk if contact else None,
+        node=manager,
+        up="reports_to",
+        field="reports_to",
+        message=_("This would make the contact report to themselves."),
+        code="reports_to_cycle",
+    )
 
 
 def _sync_roles(contact: Contact, roles: list[str]) -> None:
