@@ -72,8 +72,8 @@ class AccountTabView(TemplateView):
     template_name = "accounts/account_profile.html"
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.is_authenticated:
-            self.account = selectors.account_get(user=request.user, pk=kwargs["pk"])
+        # LoginRequiredMiddleware has already sent anonymous visitors to the login page.
+        self.account = selectors.account_get(user=request.user, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -192,18 +192,19 @@ def _conflict_message(form: forms.Form, conflict: services.EditConflict) -> None
 
 
 class AccountProfileEditView(View):
-    template_name = "accounts/account_form.html"
+    """Edit the profile. The form binds to a fresh copy of the row, so a refused save never
+    shows the unsaved values in the page header."""
 
-    def _render(self, request, account, form, formsets=(), status=200):
+    template_name = "accounts/account_form.html"
+    title = _("Edit profile")
+    form_class = AccountProfileForm
+
+    def _render(self, request, account, form, formsets=()):
         return render(
             request,
             self.template_name,
             {"account": account, "form": form, "formsets": formsets, "title": self.title},
-            status=status,
         )
-
-    title = _("Edit profile")
-    form_class = AccountProfileForm
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         account = selectors.account_get_editable(user=request.user, pk=pk)
@@ -224,7 +225,7 @@ class AccountProfileEditView(View):
             else:
                 messages.success(request, _("The profile has been saved."))
                 return redirect(account)
-        return self._render(request, account, form, status=200)
+        return self._render(request, account, form)
 
 
 class AccountPotentialEditView(AccountProfileEditView):
@@ -255,7 +256,9 @@ class AccountPotentialEditView(AccountProfileEditView):
                 )
             except services.EditConflict as conflict:
                 _conflict_message(form, conflict)
-            except (ValidationError, IntegrityError):
+            except ValidationError as error:
+                _add_service_error(form, error)
+            except IntegrityError:
                 form.add_error(
                     None,
                     forms.ValidationError(
