@@ -5,7 +5,9 @@ Rules (see shared/DOMAIN.md):
 - finance and viewers see every account read-only (finance edits escalations in its own app);
 - anyone on an account's team sees and changes that account;
 - a key account manager also reads the (tiered) list of all accounts, but opens only their own;
-- everything else is outside the user's scope.
+- everything else is outside the user's scope;
+- the key-account selection (criteria, runs, approval) is sales leadership's: the read-all
+  roles read it, a key account manager sees the outcome on their own accounts.
 
 Outside the scope answers 404 (the object's existence is not revealed); inside the scope but
 read-only answers 403.
@@ -101,6 +103,16 @@ def get_editable_for_user(
     if not editable(user, queryset, account_path=account_path).filter(pk=obj.pk).exists():
         raise PermissionDenied
     return obj
+
+
+def may_read_selection(user: User) -> bool:
+    """Criteria, runs, explanations and the portfolio: leadership and the read-all roles."""
+    return reads_all_accounts(user)
+
+
+def may_manage_selection(user: User) -> bool:
+    """Maintain criteria and attributes, run, override and approve: sales leadership."""
+    return edits_all_accounts(user)
 
 
 def scope_jobs(user: User, queryset: QuerySet[Job]) -> QuerySet[Job]:

@@ -50,6 +50,7 @@ class Job(models.Model):
 
     class Kind(models.TextChoices):
         SYSTEM_CHECK = "system_check", _("System check")
+        SELECTION_RUN = "selection_run", _("Key-account selection run")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -116,3 +117,34 @@ class Job(models.Model):
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at
         return None
+
+
+class Notification(models.Model):
+    """A message to one user shown in the app (and mailed where the sender says so)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    message = models.CharField(_("message"), max_length=500)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("mailed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ("-created_at", "-pk")
+        indexes = [
+            models.Index(
+                fields=["user", "-created_at"],
+                condition=Q(read_at__isnull=True),
+                name="kam_notification_unread",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.message

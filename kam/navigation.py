@@ -41,6 +41,13 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         _("Customer profiles, account teams and the buying center."),
     ),
     NavItem(
+        _("Key accounts"),
+        "selection:tier-list",
+        "selection:",
+        access.may_list_accounts,
+        _("The key-account selection: tiers, runs, criteria and the portfolio."),
+    ),
+    NavItem(
         _("Jobs"),
         "kam:job-list",
         "kam:job",

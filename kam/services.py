@@ -11,13 +11,15 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
-from kam.models import Job, User
+from kam.models import Job, Notification, User
 from kam.pdf import render_pdf
 
 logger = logging.getLogger(__name__)
@@ -25,6 +27,7 @@ logger = logging.getLogger(__name__)
 # The Celery task that executes each kind of job; every task takes the job's primary key.
 JOB_TASKS: dict[str, str] = {
     Job.Kind.SYSTEM_CHECK: "kam.tasks.system_check",
+    Job.Kind.SELECTION_RUN: "selection.tasks.selection_run_compute",
 }
 
 ProgressReporter = Callable[[int, str], None]
@@ -37,6 +40,47 @@ def user_set_language(*, user: User, language: str) -> None:
         raise ValidationError(_("This language is not available."), code="invalid_language")
     User.objects.filter(pk=user.pk).update(language=language)
     user.language = language
+
+
+def notify(*, user: User, message: str, url: str = "", email: bool = False) -> Notification:
+    """Show ``message`` to ``user`` in the app; with ``email``, also mail it once committed."""
+    notification = Notification.objects.create(user=user, message=message[:500], url=url)
+    if email and user.email:
+        from kam.tasks import notification_send_email
+
+        transaction.on_commit(lambda: notification_send_email.delay(notification.pk))
+    return notification
+
+
+def notification_send_email(*, notification: Notification) -> None:
+    """Mail a notification to its user once (the link made absolute with ``SITE_URL``).
+
+    Claims the notification before sending, so a task run twice mails it once; a failed
+    send releases the claim and re-raises, so the task's retry sends it.
+    """
+    claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
+    if not claimed:
+        return
+    link = f"{settings.SITE_URL.rstrip('/')}{notification.url}" if notification.url else ""
+    try:
+        send_mail(
+            subject=_("KAM: %(message)s") % {"message": Truncator(notification.message).chars(60)},
+            message=f"{notification.message}\n\n{link}".strip(),
+            from_email=None,
+            recipient_list=[notification.user.email],
+        )
+    except Exception:
+        Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
+        raise
+
+
+def notifications_mark_read(*, user: User) -> int:
+    """Mark all of the user's unread notifications read; returns how many."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
 
 
 def _enqueue(job: Job) -> None:

@@ -180,6 +180,8 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="KAM <kam@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where mails link to: the address people open the app at.
+SITE_URL = env.url("SITE_URL", default="http://127.0.0.1:8000").geturl()
 
 # Celery: with no broker configured, tasks run in-process so the local default needs no Redis.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

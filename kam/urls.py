@@ -18,5 +18,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("auth/", include("django.contrib.auth.urls")),
     path("accounts/", include("accounts.urls")),
+    path("selection/", include("selection.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -10,12 +10,11 @@ queries, so an interrupted run leaves only complete accounts behind.
 import datetime
 import random
 import time
-from collections import Counter
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.demo import NAME_SUFFIXES
@@ -36,6 +35,7 @@ from accounts.models import (
     Relationship,
     TeamRole,
 )
+from kam.bulk import BulkWriter
 from kam.models import User
 from kam.roles import Role
 
@@ -143,57 +143,6 @@ BULK_MODELS = (
 
 def erp_number(number: int) -> str:
     return f"{PREFIX}{number:0{NUMBER_WIDTH}d}"
-
-
-class BulkWriter:
-    """Inserts rows given as tuples of column values, the fastest way the database offers.
-
-    PostgreSQL: COPY, with the ids drawn from the table's sequence first; elsewhere
-    ``bulk_create`` in batches, which reads the ids back. Columns left out get the model
-    field's default (``auto_now`` fields: now). Returns the new rows' ids, in order.
-    """
-
-    def __init__(self, batch_size: int) -> None:
-        self.batch_size = batch_size
-        self.use_copy = connection.vendor == "postgresql"
-        self.created: Counter[str] = Counter()
-
-    def insert(self, model: type[models.Model], columns: tuple[str, ...], rows: list) -> list:
-        self.created[model.__name__] += len(rows)
-        if not rows:
-            return []
-        if not self.use_copy:
-            objs = model.objects.bulk_create(
-                [model(**dict(zip(columns, row, strict=True))) for row in rows],
-                batch_size=self.batch_size,
-            )
-            return [obj.pk for obj in objs]
-        opts, quote = model._meta, connection.ops.quote_name
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [opts.db_table, opts.pk.column, len(rows)],
-            )
-            ids = [pk for (pk,) in cursor.fetchall()]
-            given = {opts.get_field(name).column for name in columns}
-            now = timezone.now()
-            rest = [f for f in opts.concrete_fields if f.column not in given and not f.primary_key]
-            defaults = tuple(
-                now
-                if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-                else f.get_db_prep_save(f.get_default(), connection)
-                for f in rest
-            )
-            names = (
-                opts.pk.column,
-                *(opts.get_field(name).column for name in columns),
-                *(f.column for f in rest),
-            )
-            sql = f"COPY {quote(opts.db_table)} ({', '.join(map(quote, names))}) FROM STDIN"
-            with cursor.copy(sql) as copy:
-                for pk, row in zip(ids, rows, strict=True):
-                    copy.write_row((pk, *row, *defaults))
-        return ids
 
 
 class Command(BaseCommand):

@@ -40,6 +40,7 @@ from accounts.models import (
 )
 from kam.models import User
 from kam.roles import Role
+from selection.demo import seed_selection
 
 DEMO_PASSWORD = "kam-demo-2026"  # noqa: S105 - printed for the demo on purpose
 
@@ -764,6 +765,7 @@ class Command(BaseCommand):
             "competitors": self._competitors(key_accounts, today.year),
         }
         created.update(self._buying_centers(key_accounts, today))
+        created.update(seed_selection(leadership=users["leitung"]))
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(accounts)} accounts, {len(key_accounts)} key accounts."

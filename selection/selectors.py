@@ -1,0 +1,195 @@
+"""Reads of the selection app, scoped to the user, shaped for the pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import Account
+from kam import access
+from kam.models import User
+from selection.models import (
+    MAX_POINTS,
+    CriteriaVersion,
+    KnockoutCriterion,
+    KnockoutOutcome,
+    ScoredCriterion,
+    ScoringMethod,
+    SelectionResult,
+    SelectionRun,
+    Tier,
+    TierChange,
+)
+from selection.sources import Source, sources_by_key
+
+KNOCKOUT_BY_CODE = {
+    1: KnockoutOutcome.PASSED,
+    0: KnockoutOutcome.FAILED,
+    -1: KnockoutOutcome.UNKNOWN,
+}
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied
+
+
+def runs_for(*, user: User) -> QuerySet[SelectionRun]:
+    """The runs a user may read (none for roles outside the selection)."""
+    if not access.may_read_selection(user):
+        return SelectionRun.objects.none()
+    return SelectionRun.objects.select_related(
+        "version__criteria_set", "created_by", "approved_by", "job"
+    )
+
+
+def run_get(*, user: User, pk: int) -> SelectionRun:
+    """A run the user may read: 403 for roles outside the selection, 404 when missing."""
+    _require(access.may_read_selection(user))
+    try:
+        return runs_for(user=user).get(pk=pk)
+    except SelectionRun.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def current_run() -> SelectionRun | None:
+    """The approved run whose tiers the accounts carry now."""
+    return (
+        SelectionRun.objects.select_related("version__criteria_set").filter(is_current=True).first()
+    )
+
+
+def version_get(*, user: User, pk: int) -> CriteriaVersion:
+    _require(access.may_read_selection(user))
+    try:
+        return CriteriaVersion.objects.select_related("criteria_set").get(pk=pk)
+    except CriteriaVersion.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@dataclass
+class KnockoutLine:
+    criterion: KnockoutCriterion
+    source: Source | None
+    value: float | None
+    outcome: KnockoutOutcome
+
+
+@dataclass
+class ScoreLine:
+    criterion: ScoredCriterion
+    source: Source | None
+    share: Decimal  # the weight as a share of all weights, in percent
+    value: float | None
+    points: Decimal
+    contribution: Decimal
+    gain: Decimal  # what the total would gain with full points on this criterion
+    next_band: tuple[Decimal, Decimal] | None  # (value needed, points there)
+
+
+@dataclass
+class Explanation:
+    """Why an account got its tier in a run, and what it would take to reach the next one."""
+
+    result: SelectionResult
+    knockouts: list[KnockoutLine]
+    scores: list[ScoreLine]
+    tiers: list[Tier]
+    next_tier: Tier | None = None
+    missing_points: Decimal | None = None
+    opportunities: list[ScoreLine] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[KnockoutLine]:
+        return [line for line in self.knockouts if line.outcome != KnockoutOutcome.PASSED]
+
+
+def _next_band(criterion: ScoredCriterion, points: Decimal) -> tuple[Decimal, Decimal] | None:
+    if criterion.method != ScoringMethod.BANDS:
+        return None
+    better = [b for b in criterion.bands.all() if b.points > points]
+    if not better:
+        return None
+    band = min(better, key=lambda b: b.min_value)
+    return band.min_value, band.points
+
+
+def explanation(result: SelectionResult) -> Explanation:
+    """The explanation of one stored result, read back against its frozen version."""
+    version = result.run.version
+    knockouts = list(version.knockouts.order_by("group", "position", "pk"))
+    criteria = list(version.criteria.prefetch_related("bands").order_by("position", "pk"))
+    tiers = list(version.tiers.order_by("rank"))
+    sources = sources_by_key()
+    details = result.details or {}
+    knockout_lines = [
+        KnockoutLine(
+            criterion=k,
+            source=sources.get(k.source),
+            value=value,
+            outcome=KNOCKOUT_BY_CODE[code],
+        )
+        for k, (code, value) in zip(knockouts, details.get("knockouts", []), strict=False)
+    ]
+    total_weight = sum((c.weight for c in criteria), Decimal(0)) or Decimal(1)
+    score_lines = []
+    for criterion, (value, points) in zip(criteria, details.get("scores", []), strict=False):
+        share = criterion.weight / total_weight
+        points = Decimal(str(points))
+        score_lines.append(
+            ScoreLine(
+                criterion=criterion,
+                source=sources.get(criterion.source),
+                share=(share * 100).quantize(Decimal("0.1")),
+                value=value,
+                points=points,
+                contribution=(points * share).quantize(Decimal("0.01")),
+                gain=((MAX_POINTS - points) * share).quantize(Decimal("0.01")),
+                next_band=_next_band(criterion, points),
+            )
+        )
+    explained = Explanation(
+        result=result, knockouts=knockout_lines, scores=score_lines, tiers=tiers
+    )
+    rank = result.proposed_rank
+    reachable = [t for t in tiers if rank is None or t.rank < rank]
+    if reachable:
+        explained.next_tier = max(reachable, key=lambda t: t.rank)
+        explained.missing_points = max(explained.next_tier.min_score - result.total, Decimal(0))
+        explained.opportunities = sorted(
+            (line for line in score_lines if line.gain > 0), key=lambda line: -line.gain
+        )
+    return explained
+
+
+def result_get(*, user: User, run: SelectionRun, account_pk: int) -> SelectionResult:
+    """One account's result in a run the user may read."""
+    try:
+        return (
+            SelectionResult.objects.select_related("account", "run__version", "failed_knockout")
+            .prefetch_related("override")
+            .get(run=run, account_id=account_pk)
+        )
+    except SelectionResult.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def account_results(*, account: Account) -> QuerySet[SelectionResult]:
+    """An account's results in approved runs (for its selection tab), newest first."""
+    return (
+        SelectionResult.objects.filter(account=account, run__state="approved")
+        .select_related("run__version__criteria_set")
+        .order_by("-run__approved_at")
+    )
+
+
+def tier_changes(*, user: User, account: Account | None = None) -> QuerySet[TierChange]:
+    """Tier changes of the accounts the user may open, newest first."""
+    changes = TierChange.objects.select_related("account", "run", "changed_by")
+    if account is not None:
+        changes = changes.filter(account=account)
+    return access.scope(user, changes, account_path="account").order_by("-changed_at", "-pk")

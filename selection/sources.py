@@ -1,0 +1,252 @@
+"""The account values that criteria can test and score, read in bulk for many accounts.
+
+A source key names one value per account: a built-in figure (``potential_revenue``) or a
+custom attribute (``attribute:it_workplaces``). :class:`SourceValues` reads the values of a
+whole segment with one query per family of sources and hands them to the scoring engine as
+float arrays aligned with the accounts' ids, NaN where a value is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, Competitor, Contact, PotentialYear, Relationship
+from selection.models import AccountAttribute, AccountAttributeValue, AttributeType
+
+ATTRIBUTE_PREFIX = "attribute:"
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    label: str | Promise
+    unit: str
+    data_type: str = AttributeType.NUMBER
+
+    @property
+    def is_flag(self) -> bool:
+        return self.data_type == AttributeType.YES_NO
+
+
+BUILTIN_SOURCES: tuple[Source, ...] = (
+    Source("potential_revenue", _("Revenue potential per year (potential analysis)"), "€"),
+    Source("potential_margin", _("Contribution margin potential per year"), "€"),
+    Source("potential_margin_rate", _("Achievable margin (% of revenue potential)"), "%"),
+    Source("potential_growth", _("Growth of the revenue potential per year"), "%"),
+    Source("addressable_potential", _("Addressable potential (not yet ours) per year"), "€"),
+    Source("share_of_wallet", _("Share of wallet today"), "%"),
+    Source("competitor_share", _("Competitors' estimated share"), "%"),
+    Source("countries_of_operation", _("Countries of operation"), ""),
+    Source("buying_center_size", _("People in the buying center"), ""),
+    Source("relationship_coverage", _("Buying-center coverage by relationships"), "%"),
+)
+BUILTIN_KEYS = frozenset(source.key for source in BUILTIN_SOURCES)
+
+
+def attribute_key(attribute: AccountAttribute) -> str:
+    return f"{ATTRIBUTE_PREFIX}{attribute.key}"
+
+
+def available_sources() -> list[Source]:
+    """Every source a criterion may use: the built-ins, then leadership's attributes."""
+    attributes = AccountAttribute.objects.order_by("name")
+    return [
+        *BUILTIN_SOURCES,
+        *(Source(attribute_key(a), a.name, a.unit, a.data_type) for a in attributes),
+    ]
+
+
+def source_choices() -> list[tuple[str, str]]:
+    return [(source.key, str(source.label)) for source in available_sources()]
+
+
+def sources_by_key() -> dict[str, Source]:
+    return {source.key: source for source in available_sources()}
+
+
+def _rows(queryset: QuerySet) -> list[tuple]:
+    """Fetch a values_list queryset as plain tuples, skipping Django's per-value conversion."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _float(value) -> float:
+    return np.nan if value is None else float(value)
+
+
+class SourceValues:
+    """The values of a segment of accounts, read lazily one family of sources at a time.
+
+    ``ids`` holds the accounts' primary keys in ascending order; every array that
+    :meth:`array` returns is aligned with it.
+    """
+
+    def __init__(self, accounts: QuerySet[Account]) -> None:
+        self.accounts = accounts.order_by()
+        rows = _rows(self.accounts.order_by("pk").values_list("pk", "tier_rank", "share_of_wallet"))
+        self.ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        self.tier_ranks = np.fromiter(
+            (row[1] or 0 for row in rows), dtype=np.int16, count=len(rows)
+        )
+        self._share_of_wallet = np.fromiter(
+            (_float(row[2]) for row in rows), dtype=np.float64, count=len(rows)
+        )
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def _scatter(self, pairs: Iterable[tuple[int, object]]) -> np.ndarray:
+        """An array aligned with ``ids`` from (account id, value) pairs; NaN where missing."""
+        pairs = list(pairs)
+        out = np.full(len(self.ids), np.nan)
+        if not pairs:
+            return out
+        keys = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
+        values = np.fromiter((_float(p[1]) for p in pairs), dtype=np.float64, count=len(pairs))
+        positions = np.searchsorted(self.ids, keys)
+        positions = np.clip(positions, 0, max(len(self.ids) - 1, 0))
+        found = self.ids[positions] == keys
+        out[positions[found]] = values[found]
+        return out
+
+    def _in_segment(self, queryset: QuerySet, path: str = "account_id") -> QuerySet:
+        return queryset.filter(**{f"{path}__in": self.accounts.values("pk")})
+
+    @cached_property
+    def _potential(self) -> dict[str, np.ndarray]:
+        """The potential-analysis figures, from one ordered read of the potential years."""
+        rows = _rows(
+            self._in_segment(PotentialYear.objects.all())
+            .order_by("account_id", "year")
+            .values_list("account_id", "year", "expected_revenue", "expected_margin")
+        )
+        n = len(self.ids)
+        result = {key: np.full(n, np.nan) for key in ("revenue", "margin", "rate", "growth")}
+        if not rows:
+            return result
+        data = np.array(rows, dtype=np.float64)
+        accounts, years, revenue, margin = data.T
+        starts = np.flatnonzero(np.r_[True, accounts[1:] != accounts[:-1]])
+        ends = np.r_[starts[1:], len(accounts)] - 1
+        counts = ends - starts + 1
+        revenue_sum = np.add.reduceat(np.nan_to_num(revenue), starts)
+        margin_known = ~np.isnan(margin)
+        margin_sum = np.add.reduceat(np.where(margin_known, margin, 0), starts)
+        margin_count = np.add.reduceat(margin_known.astype(np.int64), starts)
+        first, last = revenue[starts], revenue[ends]
+        span = years[ends] - years[starts]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = np.where(
+                (span > 0) & (first > 0), ((last / first) ** (1 / span) - 1) * 100, np.nan
+            )
+            rate = np.where(
+                (margin_count > 0) & (revenue_sum > 0), margin_sum / revenue_sum * 100, np.nan
+            )
+            margin_avg = np.where(margin_count > 0, margin_sum / margin_count, np.nan)
+        positions = np.searchsorted(self.ids, accounts[starts].astype(np.int64))
+        for key, values in (
+            ("revenue", revenue_sum / counts),
+            ("margin", margin_avg),
+            ("rate", rate),
+            ("growth", growth),
+        ):
+            result[key][positions] = values
+        return result
+
+    def _builtin(self, key: str) -> np.ndarray:
+        readers: dict[str, Callable[[], np.ndarray]] = {
+            "potential_revenue": lambda: self._potential["revenue"],
+            "potential_margin": lambda: self._potential["margin"],
+            "potential_margin_rate": lambda: self._potential["rate"],
+            "potential_growth": lambda: self._potential["growth"],
+            "addressable_potential": lambda: (
+                self._potential["revenue"] * (100 - np.nan_to_num(self._share_of_wallet)) / 100
+            ),
+            "share_of_wallet": lambda: self._share_of_wallet,
+            "competitor_share": self._competitor_share,
+            "countries_of_operation": self._countries,
+            "buying_center_size": self._buying_center_size,
+            "relationship_coverage": self._relationship_coverage,
+        }
+        return readers[key]()
+
+    def _competitor_share(self) -> np.ndarray:
+        return self._scatter(
+            _rows(
+                self._in_segment(Competitor.objects.all())
+                .order_by()
+                .values("account_id")
+                .annotate(share=Sum("estimated_share"))
+                .values_list("account_id", "share")
+            )
+        )
+
+    def _countries(self) -> np.ndarray:
+        # Stored as a comma-separated list; an empty list counts 0, not unknown.
+        rows = _rows(self.accounts.values_list("pk", "countries_of_operation"))
+        return self._scatter(
+            (pk, len([c for c in (text or "").split(",") if c])) for pk, text in rows
+        )
+
+    def _buying_center_size(self) -> np.ndarray:
+        counts = self._scatter(
+            _rows(
+                self._in_segment(Contact.objects.all())
+                .order_by()
+                .values("account_id")
+                .annotate(n=Count("pk"))
+                .values_list("account_id", "n")
+            )
+        )
+        return np.nan_to_num(counts)
+
+    @cached_property
+    def _covered_share(self) -> np.ndarray:
+        related = Relationship.objects.filter(contact=OuterRef("pk"))
+        rows = _rows(
+            self._in_segment(Contact.objects.all())
+            .order_by()
+            .values("account_id")
+            .annotate(
+                covered=Count("pk", filter=Exists(related)),
+                total=Count("pk"),
+            )
+            .values_list("account_id", "covered", "total")
+        )
+        return self._scatter((pk, c / t * 100 if t else None) for pk, c, t in rows)
+
+    def _relationship_coverage(self) -> np.ndarray:
+        return self._covered_share
+
+    def _attribute(self, attribute_slug: str) -> np.ndarray:
+        rows = _rows(
+            self._in_segment(AccountAttributeValue.objects.filter(attribute__key=attribute_slug))
+            .order_by()
+            .values_list("account_id", "number", "flag")
+        )
+        return self._scatter(
+            (pk, number if number is not None else (None if flag is None else int(flag)))
+            for pk, number, flag in rows
+        )
+
+    def array(self, key: str) -> np.ndarray:
+        """The values of ``key`` aligned with ``ids``. Raises KeyError for an unknown key."""
+        if key not in self._cache:
+            if key.startswith(ATTRIBUTE_PREFIX):
+                self._cache[key] = self._attribute(key.removeprefix(ATTRIBUTE_PREFIX))
+            elif key in BUILTIN_KEYS:
+                self._cache[key] = self._builtin(key)
+            else:
+                raise KeyError(key)
+        return self._cache[key]
