@@ -5,12 +5,13 @@ from __future__ import annotations
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.http import QueryDict
+from django.db.models import QuerySet
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404
 
 from kam import access
 from kam.filters import JobFilterSet
-from kam.models import Job, User
+from kam.models import Job, Notification, User
 
 
 def job_filterset(*, user: User, data: QueryDict | None) -> JobFilterSet:
@@ -46,3 +47,21 @@ def health_problems() -> dict[str, str]:
         except (redis.RedisError, OSError):
             problems["broker"] = "unavailable"
     return problems
+
+
+def notifications_of(*, user: User) -> QuerySet[Notification]:
+    """The user's own notifications, newest first (nobody reads another's)."""
+    return Notification.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def notification_get(*, user: User, pk: int) -> Notification:
+    try:
+        return notifications_of(user=user).get(pk=pk)
+    except Notification.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def unread_notification_count(*, user: User) -> int:
+    if not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

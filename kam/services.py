@@ -76,6 +76,14 @@ def notification_send_email(*, notification: Notification) -> None:
         raise
 
 
+def notification_mark_read(*, notification: Notification) -> None:
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=notification.read_at
+        )
+
+
 def notifications_mark_read(*, user: User) -> int:
     """Mark all of the user's unread notifications read; returns how many."""
     return Notification.objects.filter(user=user, read_at__isnull=True).update(

@@ -11,6 +11,9 @@ kam_patterns = [
     path("jobs/<int:pk>/", views.JobDetailView.as_view(), name="job-detail"),
     path("jobs/<int:pk>/retry/", views.job_retry, name="job-retry"),
     path("jobs/<int:pk>/file/", views.job_result_file, name="job-file"),
+    path("notifications/", views.NotificationListView.as_view(), name="notification-list"),
+    path("notifications/read/", views.notifications_read_all, name="notification-read-all"),
+    path("notifications/<int:pk>/", views.notification_open, name="notification-open"),
 ]
 
 urlpatterns = [

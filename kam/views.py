@@ -126,3 +126,28 @@ def job_result_file(request: HttpRequest, pk: int) -> FileResponse:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """Explain an expired or missing CSRF token in the app's own shell."""
     return render(request, "403_csrf.html", status=403)
+
+
+class NotificationListView(ListView):
+    """The user's own notifications, newest first; unread ones stand out."""
+
+    template_name = "kam/notification_list.html"
+    context_object_name = "notifications"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return selectors.notifications_of(user=self.request.user)
+
+
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark one of the user's notifications read and follow its link."""
+    notification = selectors.notification_get(user=request.user, pk=pk)
+    services.notification_mark_read(notification=notification)
+    return redirect(notification.url or "kam:notification-list")
+
+
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    count = services.notifications_mark_read(user=request.user)
+    messages.success(request, _("%(count)s notifications marked as read.") % {"count": count})
+    return redirect("kam:notification-list")

@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from accounts.models import Contact, Relationship, TeamRole
-from kam.models import Job
+from kam.models import Job, Notification
 from tests.factories import JobFactory, TeamMemberFactory
 
 ROLES = (
@@ -71,6 +71,9 @@ MATRIX = (
     Row("job file", "get", "kam:job-file {job}", 404, {"kam": 200, "admin": 200}),
     Row("job retry", "post", "kam:job-retry {failed_job}", 404, {"kam": 302, "admin": 302}),
     Row("system check", "post", "kam:job-system-check", 403, {"admin": 302}),
+    Row("notification list", "get", "kam:notification-list", 200),
+    Row("notification open", "get", "kam:notification-open {notification}", 404, {"kam": 302}),
+    Row("notifications read", "post", "kam:notification-read-all", 302),
     Row("system check by GET", "get", "kam:job-system-check", 405),
     Row("account list", "get", "accounts:account-list", 200, {"no_role": 403}),
     Row("account export", "get", "accounts:account-export csv", 200, {"no_role": 403}),
@@ -123,6 +126,7 @@ def objects(cast):
     contact = Contact.objects.create(account=cast.account, last_name="Krause")
     relationship = Relationship.objects.create(contact=contact, user=cast.kam, strength=3)
     member = TeamMemberFactory(account=cast.account, role=TeamRole.SALES)
+    notification = Notification.objects.create(user=cast.kam, message="Tier changed", url="/")
     return {
         "account": cast.account.pk,
         "job": job.pk,
@@ -130,6 +134,7 @@ def objects(cast):
         "contact": contact.pk,
         "relationship": relationship.pk,
         "member": member.pk,
+        "notification": notification.pk,
     }
 
 
