@@ -31,6 +31,7 @@ from accounts.models import (
     Industry,
     Influence,
     PartnershipStrategy,
+    PotentialYear,
     Region,
     Relationship,
     TeamRole,
@@ -38,6 +39,8 @@ from accounts.models import (
 from kam.bulk import BulkWriter
 from kam.models import User
 from kam.roles import Role
+from selection.demo import ATTRIBUTES
+from selection.models import AccountAttribute, AccountAttributeValue
 
 PREFIX = "B"
 NUMBER_WIDTH = 9
@@ -138,6 +141,8 @@ BULK_MODELS = (
     ContactRole,
     ContactDecisionFactor,
     Relationship,
+    PotentialYear,
+    AccountAttributeValue,
 )
 
 
@@ -181,10 +186,11 @@ class Command(BaseCommand):
         )
         writer = BulkWriter(batch_size)
         today = timezone.localdate()
+        attributes = self._attributes()
         for start in range(0, len(numbers), batch_size):
             chunk = numbers[start : start + batch_size]
             with transaction.atomic():
-                self._create_chunk(writer, chunk, pool, per_account, seed, today)
+                self._create_chunk(writer, chunk, pool, per_account, seed, today, attributes)
             done, elapsed = start + len(chunk), time.perf_counter() - started
             self.stdout.write(
                 f"  {done:>9,} / {len(numbers):,} accounts  {elapsed:7.1f} s  "
@@ -227,6 +233,56 @@ class Command(BaseCommand):
         )
         return [users[username] for username in usernames]
 
+    @staticmethod
+    def _attributes() -> dict[str, int]:
+        """The demo's custom attributes (for the selection's criteria), created when missing."""
+        attributes = {}
+        for key, name, data_type, unit in ATTRIBUTES:
+            attribute, _created = AccountAttribute.objects.get_or_create(
+                key=key, defaults={"name": name, "data_type": data_type, "unit": unit}
+            )
+            attributes[key] = attribute.pk
+        return attributes
+
+    @staticmethod
+    def _potential_and_attributes(
+        account_ids: list[int],
+        rngs: list[random.Random],
+        today: datetime.date,
+        attributes: dict[str, int],
+    ) -> tuple[list[tuple], list[tuple]]:
+        """Three years of potential and the custom attribute values per account."""
+        years, values = [], []
+        for account_id, rng in zip(account_ids, rngs, strict=True):
+            revenue = rng.lognormvariate(13, 1.2)
+            growth = rng.uniform(-0.05, 0.15)
+            for offset in range(1, 4):
+                expected = round(revenue * (1 + growth) ** offset, 2)
+                years.append(
+                    (
+                        account_id,
+                        today.year + offset,
+                        expected,
+                        round(expected * rng.uniform(0.08, 0.35), 2),
+                    )
+                )
+            values += [
+                (account_id, attributes["it_workplaces"], rng.randint(20, 6000), None),
+                (account_id, attributes["strategic_importance"], rng.randint(0, 10), None),
+                (account_id, attributes["cross_selling"], rng.randint(0, 10), None),
+                (
+                    account_id,
+                    attributes["exclusive_competitor_contract"],
+                    None,
+                    rng.random() < 0.05,
+                ),
+            ]
+            if rng.random() < 0.7:
+                values.append(
+                    (account_id, attributes["customer_requests"], rng.randint(100, 9000), None)
+                )
+        return years, values
+
     def _create_chunk(
         self,
         writer: BulkWriter,
@@ -235,8 +291,10 @@ class Command(BaseCommand):
         per_account: int,
         seed: int,
         today: datetime.date,
+        attributes: dict[str, int],
     ) -> None:
-        """Accounts, teams, a three-level buying center, roles, factors and relationships.
+        """Accounts, teams, a three-level buying center, roles, factors and relationships,
+        three years of potential and the selection's custom attribute values.
 
         Each account draws from its own generator, so its data depends only on seed and number.
         """
@@ -245,6 +303,14 @@ class Command(BaseCommand):
             Account,
             ACCOUNT_COLUMNS,
             [self._account(number, rng) for number, rng in zip(numbers, rngs, strict=True)],
+        )
+
+        years, values = self._potential_and_attributes(account_ids, rngs, today, attributes)
+        writer.insert(
+            PotentialYear, ("account_id", "year", "expected_revenue", "expected_margin"), years
+        )
+        writer.insert(
+            AccountAttributeValue, ("account_id", "attribute_id", "number", "flag"), values
         )
 
         members, teams = [], []
