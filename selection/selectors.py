@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import numpy as np
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -12,11 +14,13 @@ from django.http import Http404
 from accounts.models import Account
 from kam import access
 from kam.models import User
+from selection import scoring
 from selection.models import (
     MAX_POINTS,
     CriteriaVersion,
     KnockoutCriterion,
     KnockoutOutcome,
+    Movement,
     ScoredCriterion,
     ScoringMethod,
     SelectionResult,
@@ -24,6 +28,7 @@ from selection.models import (
     Tier,
     TierChange,
 )
+from selection.services import evaluate_accounts
 from selection.sources import Source, sources_by_key
 
 KNOCKOUT_BY_CODE = {
@@ -193,3 +198,127 @@ def tier_changes(*, user: User, account: Account | None = None) -> QuerySet[Tier
     if account is not None:
         changes = changes.filter(account=account)
     return access.scope(user, changes, account_path="account").order_by("-changed_at", "-pk")
+
+
+@dataclass
+class PreviewColumn:
+    """A proposed tier (``tier`` None: not a key account) with its count of accounts."""
+
+    tier: Tier | None
+    count: int
+    share: Decimal  # of all accounts, in percent
+
+
+@dataclass
+class PreviewRow:
+    """Accounts of one current tier (``rank`` 0: none) by proposed tier, as the columns."""
+
+    rank: int
+    label: str
+    counts: list[int]
+    total: int
+
+
+@dataclass
+class PreviewChange:
+    account_id: int
+    name: str
+    current: str
+    proposed: str
+    total: Decimal
+    movement: Movement
+
+
+@dataclass
+class VersionPreview:
+    """What a version would do to all accounts today, against their current tiers."""
+
+    account_count: int
+    columns: list[PreviewColumn]
+    rows: list[PreviewRow]
+    movements: list[tuple[Movement, int]]
+    knockout_failed: int
+    knockout_unknown: int
+    unknown_kept: int
+    change_count: int
+    changes: list[PreviewChange]
+
+
+PREVIEW_CHANGES = 50
+
+
+def version_preview(version: CriteriaVersion) -> VersionPreview:
+    """Score every account with ``version`` (nothing stored) and compare with today's tiers.
+
+    ``changes`` lists the accounts whose tier would change, the best scores first, at most
+    ``PREVIEW_CHANGES``; ``change_count`` counts them all.
+    """
+    values, evaluation, _knockouts, _criteria, tiers = evaluate_accounts(
+        version, Account.objects.all()
+    )
+    n = len(values)
+    current = values.tier_ranks.astype(np.int16)
+    proposed = evaluation.rank
+    current_names: dict[int, list[str]] = {}
+    for rank, name in (
+        Account.objects.exclude(tier="")
+        .order_by("tier_rank", "tier")
+        .values_list("tier_rank", "tier")
+        .distinct()
+    ):
+        current_names.setdefault(rank or 0, []).append(name)
+    column_ranks = [t.rank for t in tiers] + [scoring.NO_TIER]
+    per_column = Counter(proposed.tolist())
+    columns = [
+        PreviewColumn(
+            tier=tier,
+            count=per_column.get(rank, 0),
+            share=Decimal(per_column.get(rank, 0) * 100 / n).quantize(Decimal("0.1"))
+            if n
+            else Decimal(0),
+        )
+        for rank, tier in zip(column_ranks, [*tiers, None], strict=True)
+    ]
+    pairs = Counter(zip(current.tolist(), proposed.tolist(), strict=True))
+    row_ranks = [*sorted(set(current.tolist()) - {scoring.NO_TIER}), scoring.NO_TIER]
+    rows = []
+    for rank in row_ranks:
+        counts = [pairs.get((rank, column), 0) for column in column_ranks]
+        rows.append(
+            PreviewRow(
+                rank=rank,
+                label=" / ".join(current_names.get(rank, [])) if rank else "",
+                counts=counts,
+                total=sum(counts),
+            )
+        )
+    moves = scoring.movement(current, proposed)
+    per_move = Counter(moves.tolist())
+    changed = np.flatnonzero(current != proposed)
+    changed = changed[np.argsort(-evaluation.total[changed], kind="stable")]
+    top = changed[:PREVIEW_CHANGES]
+    names = dict(Account.objects.filter(pk__in=values.ids[top].tolist()).values_list("pk", "name"))
+    proposed_names = {t.rank: t.name for t in tiers}
+    changes = [
+        PreviewChange(
+            account_id=int(values.ids[i]),
+            name=names.get(int(values.ids[i]), ""),
+            current=" / ".join(current_names.get(int(current[i]), [])),
+            proposed=proposed_names.get(int(proposed[i]), ""),
+            total=Decimal(f"{evaluation.total[i]:.2f}"),
+            movement=Movement(str(moves[i])),
+        )
+        for i in top.tolist()
+    ]
+    unknown = evaluation.knockout == scoring.UNKNOWN
+    return VersionPreview(
+        account_count=n,
+        columns=columns,
+        rows=rows,
+        movements=[(m, per_move.get(m.value, 0)) for m in Movement],
+        knockout_failed=int((evaluation.knockout == scoring.FAILED).sum()),
+        knockout_unknown=int(unknown.sum()),
+        unknown_kept=int((unknown & evaluation.knockout_passed).sum()),
+        change_count=len(changed),
+        changes=changes,
+    )

@@ -14,7 +14,8 @@ from functools import cached_property
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+from django.db.models import FloatField, IntegerField, QuerySet, Sum
+from django.db.models.functions import Cast, Coalesce
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +85,18 @@ def _float(value) -> float:
     return np.nan if value is None else float(value)
 
 
+def _as_float(expression: str) -> Cast:
+    """Read a decimal column as float8: psycopg then skips building a Decimal per value."""
+    return Cast(expression, FloatField())
+
+
+def _matrix(rows: list[tuple], columns: int) -> np.ndarray:
+    """Rows of numbers (None → NaN) as a float matrix of shape (len(rows), columns)."""
+    if not rows:
+        return np.empty((0, columns))
+    return np.array(rows, dtype=np.float64)
+
+
 class SourceValues:
     """The values of a segment of accounts, read lazily one family of sources at a time.
 
@@ -93,27 +106,32 @@ class SourceValues:
 
     def __init__(self, accounts: QuerySet[Account]) -> None:
         self.accounts = accounts.order_by()
-        rows = _rows(self.accounts.order_by("pk").values_list("pk", "tier_rank", "share_of_wallet"))
-        self.ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        self.tier_ranks = np.fromiter(
-            (row[1] or 0 for row in rows), dtype=np.int16, count=len(rows)
+        # Every account when the queryset has no condition: the reads below then skip the
+        # "account in segment" semi-join.
+        self.is_everything = not self.accounts.query.where
+        data = _matrix(
+            _rows(
+                self.accounts.order_by("pk").values_list(
+                    "pk", "tier_rank", _as_float("share_of_wallet")
+                )
+            ),
+            3,
         )
-        self._share_of_wallet = np.fromiter(
-            (_float(row[2]) for row in rows), dtype=np.float64, count=len(rows)
-        )
+        self.ids = data[:, 0].astype(np.int64)
+        self.tier_ranks = np.nan_to_num(data[:, 1]).astype(np.int16)
+        self._share_of_wallet = data[:, 2]
         self._cache: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def _scatter(self, pairs: Iterable[tuple[int, object]]) -> np.ndarray:
+    def _scatter(self, pairs: Iterable[tuple[int, object]] | np.ndarray) -> np.ndarray:
         """An array aligned with ``ids`` from (account id, value) pairs; NaN where missing."""
-        pairs = list(pairs)
+        data = pairs if isinstance(pairs, np.ndarray) else _matrix(list(pairs), 2)
         out = np.full(len(self.ids), np.nan)
-        if not pairs:
+        if not len(data):
             return out
-        keys = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
-        values = np.fromiter((_float(p[1]) for p in pairs), dtype=np.float64, count=len(pairs))
+        keys, values = data[:, 0].astype(np.int64), data[:, 1]
         positions = np.searchsorted(self.ids, keys)
         positions = np.clip(positions, 0, max(len(self.ids) - 1, 0))
         found = self.ids[positions] == keys
@@ -121,6 +139,8 @@ class SourceValues:
         return out
 
     def _in_segment(self, queryset: QuerySet, path: str = "account_id") -> QuerySet:
+        if self.is_everything:
+            return queryset
         return queryset.filter(**{f"{path}__in": self.accounts.values("pk")})
 
     @cached_property
@@ -129,13 +149,15 @@ class SourceValues:
         rows = _rows(
             self._in_segment(PotentialYear.objects.all())
             .order_by("account_id", "year")
-            .values_list("account_id", "year", "expected_revenue", "expected_margin")
+            .values_list(
+                "account_id", "year", _as_float("expected_revenue"), _as_float("expected_margin")
+            )
         )
         n = len(self.ids)
         result = {key: np.full(n, np.nan) for key in ("revenue", "margin", "rate", "growth")}
         if not rows:
             return result
-        data = np.array(rows, dtype=np.float64)
+        data = _matrix(rows, 4)
         accounts, years, revenue, margin = data.T
         starts = np.flatnonzero(np.r_[True, accounts[1:] != accounts[:-1]])
         ends = np.r_[starts[1:], len(accounts)] - 1
@@ -187,7 +209,7 @@ class SourceValues:
                 self._in_segment(Competitor.objects.all())
                 .order_by()
                 .values("account_id")
-                .annotate(share=Sum("estimated_share"))
+                .annotate(share=_as_float(Sum("estimated_share")))
                 .values_list("account_id", "share")
             )
         )
@@ -199,52 +221,67 @@ class SourceValues:
             (pk, len([c for c in (text or "").split(",") if c])) for pk, text in rows
         )
 
-    def _buying_center_size(self) -> np.ndarray:
-        counts = self._scatter(
-            _rows(
-                self._in_segment(Contact.objects.all())
-                .order_by()
-                .values("account_id")
-                .annotate(n=Count("pk"))
-                .values_list("account_id", "n")
-            )
-        )
-        return np.nan_to_num(counts)
-
     @cached_property
-    def _covered_share(self) -> np.ndarray:
-        related = Relationship.objects.filter(contact=OuterRef("pk"))
-        rows = _rows(
-            self._in_segment(Contact.objects.all())
-            .order_by()
-            .values("account_id")
-            .annotate(
-                covered=Count("pk", filter=Exists(related)),
-                total=Count("pk"),
-            )
-            .values_list("account_id", "covered", "total")
-        )
-        return self._scatter((pk, c / t * 100 if t else None) for pk, c, t in rows)
+    def _contacts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per account: current contacts, and the share of them (%) we have a relationship with.
+
+        People who have left count for neither, as on the buying-center page. One grouped read
+        over the contacts joined to the (distinct) contacts that have a relationship.
+        """
+        contacts = self._in_segment(Contact.objects.filter(has_left=False))
+        sql, params = contacts.values("id", "account_id").query.sql_with_params()
+        quote = connection.ops.quote_name
+        relationships = quote(Relationship._meta.db_table)
+        with connection.cursor() as cursor:
+            # The inner SQL is the ORM's with its own parameters; the table name is quoted.
+            select = "SELECT c.account_id, COUNT(*), COUNT(r.contact_id)"
+            covered = f"(SELECT DISTINCT contact_id FROM {relationships}) r"  # noqa: S608
+            query = f"{select} FROM ({sql}) c LEFT JOIN {covered} ON r.contact_id = c.id"
+            cursor.execute(f"{query} GROUP BY c.account_id", params)
+            data = _matrix(cursor.fetchall(), 3)
+        size = np.nan_to_num(self._scatter(data[:, [0, 1]]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            covered = self._scatter(np.column_stack([data[:, 0], data[:, 2] / data[:, 1] * 100]))
+        return size, covered
+
+    def _buying_center_size(self) -> np.ndarray:
+        return self._contacts[0]
 
     def _relationship_coverage(self) -> np.ndarray:
-        return self._covered_share
+        return self._contacts[1]
 
-    def _attribute(self, attribute_slug: str) -> np.ndarray:
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Read the custom attributes among ``keys`` with one query (values as float, yes = 1)."""
+        slugs = {
+            key.removeprefix(ATTRIBUTE_PREFIX)
+            for key in keys
+            if key.startswith(ATTRIBUTE_PREFIX) and key not in self._cache
+        }
+        if not slugs:
+            return
+        ids = dict(AccountAttribute.objects.filter(key__in=slugs).values_list("pk", "key"))
         rows = _rows(
-            self._in_segment(AccountAttributeValue.objects.filter(attribute__key=attribute_slug))
+            self._in_segment(AccountAttributeValue.objects.filter(attribute_id__in=ids))
             .order_by()
-            .values_list("account_id", "number", "flag")
+            .values_list(
+                "attribute_id",
+                "account_id",
+                Coalesce(
+                    _as_float("number"), Cast("flag", IntegerField()), output_field=FloatField()
+                ),
+            )
         )
-        return self._scatter(
-            (pk, number if number is not None else (None if flag is None else int(flag)))
-            for pk, number, flag in rows
-        )
+        data = _matrix(rows, 3)
+        for slug in slugs:
+            self._cache[f"{ATTRIBUTE_PREFIX}{slug}"] = np.full(len(self.ids), np.nan)
+        for pk, slug in ids.items():
+            self._cache[f"{ATTRIBUTE_PREFIX}{slug}"] = self._scatter(data[data[:, 0] == pk][:, 1:])
 
     def array(self, key: str) -> np.ndarray:
         """The values of ``key`` aligned with ``ids``. Raises KeyError for an unknown key."""
         if key not in self._cache:
             if key.startswith(ATTRIBUTE_PREFIX):
-                self._cache[key] = self._attribute(key.removeprefix(ATTRIBUTE_PREFIX))
+                self.prefetch([key])
             elif key in BUILTIN_KEYS:
                 self._cache[key] = self._builtin(key)
             else:

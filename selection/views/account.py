@@ -1,16 +1,89 @@
-"""Placeholder until this area's views are written."""
+"""The selection on an account's page: its tier, why, its tier history, its attribute values."""
 
-from django.http import HttpResponse
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views import View
 
+from accounts import selectors as account_selectors
+from accounts.views.accounts import AccountTabView
+from accounts.views.common import add_service_error
+from kam import access
+from selection import selectors, selectors_criteria, services
+from selection.forms_criteria import AttributeValuesForm
+from selection.models import AccountAttribute, AccountAttributeValue
 
-class _Todo(View):
-    def get(self, request, *args, **kwargs):
-        return HttpResponse(status=501)
+
+class AccountSelectionView(AccountTabView):
+    """The account's tier with its explanation (the current run's, or ``?run=`` of an approved
+    run the account was in), its tier history and its custom attribute values."""
+
+    tab = "selection"
+    template_name = "accounts/account_selection.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        results = list(selectors.account_results(account=self.account))
+        current = selectors.current_run()
+        chosen = self.request.GET.get("run", "")
+        result = next((r for r in results if str(r.run_id) == chosen), None) or next(
+            (r for r in results if current and r.run_id == current.pk), None
+        )
+        if result is not None:
+            result = selectors.result_get(user=user, run=result.run, account_pk=self.account.pk)
+        return super().get_context_data(
+            current_run=current,
+            result=result,
+            explanation=selectors.explanation(result) if result else None,
+            changes=selectors.tier_changes(user=user, account=self.account),
+            run_ids=[r.run_id for r in results],
+            attribute_rows=selectors_criteria.account_attribute_values(account_id=self.account.pk),
+            may_read_selection=access.may_read_selection(user),
+            **kwargs,
+        )
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse(status=501)
+class AttributeValuesEditView(View):
+    """Edit an account's values of leadership's custom attributes (its team and leadership)."""
 
+    template_name = "selection/attribute_values_form.html"
 
-AttributeValuesEditView = AccountSelectionView = _Todo
+    def _form(self, account, data=None) -> AttributeValuesForm:
+        values = {v.attribute_id: v for v in AccountAttributeValue.objects.filter(account=account)}
+        return AttributeValuesForm(
+            data, attributes=list(AccountAttribute.objects.order_by("name")), values=values
+        )
+
+    @staticmethod
+    def _save(request: HttpRequest, account, form: AttributeValuesForm) -> bool:
+        """Store the changed values, all or none; a refused value is shown on its field."""
+        attribute = None
+        try:
+            with transaction.atomic():
+                for attribute, arguments in form.changed_values():
+                    services.attribute_value_set(
+                        account=account, attribute=attribute, user=request.user, **arguments
+                    )
+        except ValidationError as error:
+            renamed = {"number": f"value_{attribute.pk}"} if attribute else {}
+            add_service_error(form, error, renamed)
+            return False
+        return True
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = account_selectors.account_get_editable(user=request.user, pk=pk)
+        form = self._form(account)
+        return render(request, self.template_name, {"account": account, "form": form})
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = account_selectors.account_get_editable(user=request.user, pk=pk)
+        form = self._form(account, request.POST)
+        if form.is_valid() and self._save(request, account, form):
+            messages.success(request, _("The attribute values have been saved."))
+            return redirect("accounts:account-selection", pk=account.pk)
+        return render(request, self.template_name, {"account": account, "form": form})
