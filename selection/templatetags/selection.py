@@ -19,6 +19,12 @@ SUBNAV = (
     (_("Portfolio"), "selection:portfolio", ("selection:portfolio",), access.may_read_selection),
     (_("Allocation"), "selection:allocation", ("selection:allocation",), access.may_list_accounts),
     (
+        _("Tier changes"),
+        "selection:tier-change-list",
+        ("selection:tier-change",),
+        access.may_list_accounts,
+    ),
+    (
         _("Runs"),
         "selection:run-list",
         ("selection:run", "selection:result"),

@@ -14,9 +14,10 @@ from accounts import selectors as account_selectors
 from accounts.views.accounts import AccountTabView
 from accounts.views.common import add_service_error
 from kam import access
-from selection import selectors, selectors_criteria, services
-from selection.forms_criteria import AttributeValuesForm
+from selection import selectors, services
+from selection.forms.criteria import AttributeValuesForm
 from selection.models import AccountAttribute, AccountAttributeValue
+from selection.selectors import criteria as selectors_criteria
 
 
 class AccountSelectionView(AccountTabView):

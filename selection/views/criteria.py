@@ -20,8 +20,8 @@ from django.views.generic import TemplateView
 
 from accounts.views.common import add_service_error
 from kam import access
-from selection import selectors, selectors_criteria, services
-from selection.forms_criteria import (
+from selection import selectors, services
+from selection.forms.criteria import (
     AttributeForm,
     BandFormSet,
     CriteriaSetForm,
@@ -36,6 +36,7 @@ from selection.forms_criteria import (
     tier_initial,
 )
 from selection.models import CriteriaVersion, KnockoutCriterion, ScoredCriterion, VersionState
+from selection.selectors import criteria as selectors_criteria
 
 
 def _require_manage(request: HttpRequest) -> None:

@@ -25,9 +25,10 @@ from accounts import exports
 from kam import access
 from kam.pdf import render_pdf
 from selection import selectors, services
-from selection import selectors_portfolio as portfolio_selectors
-from selection.forms_portfolio import AllocationForm, PortfolioSettingsForm, TierListFilterSet
+from selection.filters import TierListFilterSet
+from selection.forms.portfolio import AllocationForm, PortfolioSettingsForm
 from selection.models import SelectionRun
+from selection.selectors import portfolio as portfolio_selectors
 
 PDF_CONTENT_TYPE = "application/pdf"
 EXPORT_FORMATS = ("csv", "xlsx", "pdf")

@@ -21,10 +21,11 @@ from accounts.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from accounts.views.common import add_service_error
 from kam import access
 from kam.models import User
-from selection import exports, selectors, selectors_runs, services
+from selection import exports, selectors, services
 from selection.filters import TierChangeFilterSet
-from selection.forms_runs import RunApproveForm, RunStartForm, TierOverrideForm
+from selection.forms.runs import RunApproveForm, RunStartForm, TierOverrideForm
 from selection.models import RunState, SelectionResult, SelectionRun
+from selection.selectors import runs as selectors_runs
 
 CHART_WIDTH = 560
 CHART_LABEL_WIDTH = 160

@@ -29,7 +29,7 @@ from selection.models import (
     SelectionResult,
     SelectionRun,
 )
-from selection.selectors_portfolio import POINT_LIMIT, Quadrant, quadrant, strength
+from selection.selectors.portfolio import POINT_LIMIT, Quadrant, quadrant, strength
 from tests.factories import AccountFactory, TeamMemberFactory, UserFactory
 from tests.kam.test_access_matrix import LOGIN, ROLES, Row, _url
 

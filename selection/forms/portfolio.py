@@ -4,76 +4,14 @@ from __future__ import annotations
 
 import re
 
-import django_filters
 from django import forms
-from django.db.models import QuerySet
-from django.http import QueryDict
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from accounts.filters import AccountFilterSet
-from accounts.models import Account, Region
-from kam.widgets import FastSelect
 from selection.models import PortfolioSettings
 
 MAX_CLAIMS = 200
 ERP_SEPARATORS = re.compile(r"[\s,;]+")
-
-
-class TierListFilterSet(AccountFilterSet):
-    """The account list's search, tier, region, industry and KAM filters, without the rest.
-
-    The list keeps its own order (by tier), so the account list's sorting is left out.
-    """
-
-    status = account_type = strategy = sort = None
-    more_filters = ()
-
-    class Meta(AccountFilterSet.Meta):
-        fields = ("q", "tier", "kam", "region", "industry")
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        # The parent set fills these choices in its constructor; this list does not offer them.
-        for name in ("country", "parent"):
-            self.filters.pop(name)
-
-
-class PortfolioFilterSet(django_filters.FilterSet):
-    """Which accounts the portfolio plots: the key accounts (by default) or every scored one."""
-
-    KEY_ACCOUNTS = "key"
-    SCORED = "scored"
-
-    show = django_filters.ChoiceFilter(
-        label=_("Accounts"),
-        method="filter_show",
-        choices=(
-            (KEY_ACCOUNTS, _("Key accounts")),
-            (SCORED, _("All accounts scored in the current run")),
-        ),
-        empty_label=None,
-    )
-    tier = django_filters.ChoiceFilter(label=_("Tier"), empty_label=_("All"))
-    region = django_filters.ChoiceFilter(
-        label=_("Region"), choices=Region.choices, empty_label=_("All")
-    )
-
-    more_filters = ()
-
-    def __init__(
-        self, data: QueryDict | None = None, *args, tiers: list[tuple[str, str]], **kwargs
-    ) -> None:
-        data = QueryDict(mutable=True) if data is None else data.copy()
-        if not data.get("show"):
-            data["show"] = self.KEY_ACCOUNTS
-        super().__init__(data, *args, **kwargs)
-        self.filters["tier"].extra["choices"] = tiers
-        for filter_ in self.filters.values():
-            filter_.extra["widget"] = FastSelect
-
-    def filter_show(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
-        return queryset if value == self.SCORED else queryset.exclude(tier="")
 
 
 class PortfolioSettingsForm(forms.Form):

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.filters import AccountFilterSet
 from accounts.models import Account
 from selection.models import CriteriaVersion, Tier
-from selection.selectors_runs import released_versions
+from selection.selectors.runs import released_versions
 from selection.services import SEGMENT_FILTERS
 
 NO_TIER = "none"

@@ -35,7 +35,7 @@ from accounts.filters import with_kam_name
 from accounts.models import Account, PotentialYear, Region, Relationship
 from kam import access
 from kam.models import User
-from selection.forms_portfolio import PortfolioFilterSet, TierListFilterSet
+from selection.filters import PortfolioFilterSet, TierListFilterSet
 from selection.models import MAX_POINTS, PortfolioSettings, SelectionRun
 
 DEFAULT_COLOUR = "#ffffff"

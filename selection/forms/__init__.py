@@ -1,0 +1,1 @@
+"""Forms of the selection pages, one module per area: criteria, runs, portfolio."""
