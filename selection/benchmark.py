@@ -19,6 +19,7 @@ from accounts.models import Account
 from kam.models import Job, User
 from kam.services import job_execute
 from selection import services
+from selection.demo import demo_attributes
 from selection.models import CriteriaSet, CriteriaVersion, SelectionRun, VersionState
 from selection.sources import SourceValues
 
@@ -56,6 +57,7 @@ def bench_version(user: User) -> CriteriaVersion:
     ).first()
     if existing:
         return existing
+    demo_attributes()
     criteria_set = CriteriaSet.objects.filter(name=BENCH_SET_NAME).first() or (
         services.criteria_set_create(name=BENCH_SET_NAME, user=user)
     )

@@ -112,15 +112,21 @@ def _attribute_values(accounts: list[Account], attributes: dict[str, AccountAttr
     AccountAttributeValue.objects.bulk_create(rows, ignore_conflicts=True)
 
 
-def seed_selection(*, leadership: User) -> dict[str, int]:
-    """Create the demo criteria set, release it, run it and approve the run (once)."""
-    if CriteriaSet.objects.filter(name=DEMO_SET_NAME).exists():
-        return {}
+def demo_attributes() -> dict[str, AccountAttribute]:
+    """The demo's custom attributes by key, created when missing (seeds and the benchmark)."""
     attributes = {}
     for key, name, data_type, unit in ATTRIBUTES:
         attributes[key], _created = AccountAttribute.objects.get_or_create(
             key=key, defaults={"name": name, "data_type": data_type, "unit": unit}
         )
+    return attributes
+
+
+def seed_selection(*, leadership: User) -> dict[str, int]:
+    """Create the demo criteria set, release it, run it and approve the run (once)."""
+    if CriteriaSet.objects.filter(name=DEMO_SET_NAME).exists():
+        return {}
+    attributes = demo_attributes()
     accounts = list(Account.objects.order_by("pk"))
     _attribute_values(accounts, attributes)
     criteria_set = services.criteria_set_create(

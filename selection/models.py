@@ -462,8 +462,10 @@ class Movement(models.TextChoices):
 class SelectionResult(models.Model):
     """One account's outcome in a run, as computed; never changed afterwards.
 
-    ``details`` keeps the explanation: ``{"knockouts": [[criterion id, outcome, value]],
-    "scores": [[criterion id, value, points, contribution]]}`` (values as strings or null).
+    ``details`` keeps the values the rules saw, in the order of the version's K.O. criteria
+    (group, position, pk) and scored criteria (position, pk): ``{"knockouts": [value, …],
+    "scores": [value, …]}``, null where unknown. With the frozen version they give back every
+    outcome, point and contribution (:func:`selection.selectors.explanation`).
     """
 
     run = models.ForeignKey(
@@ -476,10 +478,13 @@ class SelectionResult(models.Model):
         related_name="selection_results",
     )
     knockout = models.CharField(_("K.O. check"), max_length=8, choices=KnockoutOutcome.choices)
+    # No database constraint: a run writes 100,000s of rows at once and the criterion is part
+    # of a released version, which never changes (the ORM still protects it from deletion).
     failed_knockout = models.ForeignKey(
         KnockoutCriterion,
         verbose_name=_("K.O. criterion failed"),
         on_delete=models.PROTECT,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="+",
@@ -496,13 +501,13 @@ class SelectionResult(models.Model):
         verbose_name = _("selection result")
         verbose_name_plural = _("selection results")
         ordering = ("run", "proposed_rank", "-total", "account")
+        # Few indexes on purpose: a run writes 100,000s of rows at once. The run's pages read
+        # by tier and score; an account's tab reads through the uniqueness (account first).
         indexes = [
             models.Index(fields=["run", "proposed_rank", "-total"], name="selection_result_tier"),
-            models.Index(fields=["run", "movement"], name="selection_result_movement"),
-            models.Index(fields=["account", "run"], name="selection_result_account"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["run", "account"], name="selection_result_once"),
+            models.UniqueConstraint(fields=["account", "run"], name="selection_result_once"),
             models.CheckConstraint(
                 condition=Q(total__gte=0, total__lte=MAX_POINTS), name="selection_result_on_scale"
             ),

@@ -28,7 +28,7 @@ from selection.models import (
     Tier,
     TierChange,
 )
-from selection.services import evaluate_accounts
+from selection.services.runs import evaluate_accounts, scheme_from
 from selection.sources import Source, sources_by_key
 
 KNOCKOUT_BY_CODE = {
@@ -123,12 +123,17 @@ def _next_band(criterion: ScoredCriterion, points: Decimal) -> tuple[Decimal, De
     return band.min_value, band.points
 
 
+def _one(value: float | None) -> np.ndarray:
+    return np.array([np.nan if value is None else value], dtype=np.float64)
+
+
 def explanation(result: SelectionResult) -> Explanation:
     """The explanation of one stored result, read back against its frozen version."""
     version = result.run.version
     knockouts = list(version.knockouts.order_by("group", "position", "pk"))
     criteria = list(version.criteria.prefetch_related("bands").order_by("position", "pk"))
     tiers = list(version.tiers.order_by("rank"))
+    scheme = scheme_from(version, knockouts, criteria, tiers)
     sources = sources_by_key()
     details = result.details or {}
     knockout_lines = [
@@ -136,15 +141,21 @@ def explanation(result: SelectionResult) -> Explanation:
             criterion=k,
             source=sources.get(k.source),
             value=value,
-            outcome=KNOCKOUT_BY_CODE[code],
+            outcome=KNOCKOUT_BY_CODE[
+                int(scoring.knockout_outcome(rule.operator, rule.threshold, _one(value))[0])
+            ],
         )
-        for k, (code, value) in zip(knockouts, details.get("knockouts", []), strict=False)
+        for k, rule, value in zip(
+            knockouts, scheme.knockouts, details.get("knockouts", []), strict=False
+        )
     ]
     total_weight = sum((c.weight for c in criteria), Decimal(0)) or Decimal(1)
     score_lines = []
-    for criterion, (value, points) in zip(criteria, details.get("scores", []), strict=False):
+    for criterion, rule, value in zip(
+        criteria, scheme.scores, details.get("scores", []), strict=False
+    ):
         share = criterion.weight / total_weight
-        points = Decimal(str(points))
+        points = Decimal(str(round(float(scoring.points_of(rule, _one(value))[0]), 2)))
         score_lines.append(
             ScoreLine(
                 criterion=criterion,

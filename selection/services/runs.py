@@ -6,7 +6,6 @@ tiers onto the accounts, all or nothing.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import Any
 
@@ -77,14 +76,14 @@ def selection_run_start(
     return run
 
 
-def scheme_of(
+def scheme_from(
     version: CriteriaVersion,
-) -> tuple[scoring.Scheme, list[KnockoutCriterion], list[ScoredCriterion], list[Tier]]:
-    """The version's rules for the engine, with the rows they came from in the same order."""
-    knockouts = list(version.knockouts.order_by("group", "position", "pk"))
-    criteria = list(version.criteria.prefetch_related("bands").order_by("position", "pk"))
-    tiers = list(version.tiers.order_by("rank"))
-    scheme = scoring.Scheme(
+    knockouts: list[KnockoutCriterion],
+    criteria: list[ScoredCriterion],
+    tiers: list[Tier],
+) -> scoring.Scheme:
+    """The engine's rules from a version's rows (criteria with their bands prefetched)."""
+    return scoring.Scheme(
         knockouts=tuple(
             scoring.KnockoutRule(
                 group=k.group,
@@ -104,7 +103,16 @@ def scheme_of(
         tiers=tuple(scoring.TierRule(rank=t.rank, min_score=float(t.min_score)) for t in tiers),
         unknown_passes=version.unknown_rule == "pass",
     )
-    return scheme, knockouts, criteria, tiers
+
+
+def scheme_of(
+    version: CriteriaVersion,
+) -> tuple[scoring.Scheme, list[KnockoutCriterion], list[ScoredCriterion], list[Tier]]:
+    """The version's rules for the engine, with the rows they came from in the same order."""
+    knockouts = list(version.knockouts.order_by("group", "position", "pk"))
+    criteria = list(version.criteria.prefetch_related("bands").order_by("position", "pk"))
+    tiers = list(version.tiers.order_by("rank"))
+    return scheme_from(version, knockouts, criteria, tiers), knockouts, criteria, tiers
 
 
 def evaluate_accounts(
@@ -128,36 +136,27 @@ def evaluate_accounts(
     return values, evaluation, knockouts, criteria, tiers
 
 
-def _json_numbers(values: np.ndarray) -> list[str]:
-    """JSON texts of floats (4 decimals at most), ``null`` for NaN; fast for 100,000s."""
-    return [
-        "null" if not math.isfinite(v) else repr(int(v) if v.is_integer() else v)
-        for v in np.round(values, 4).tolist()
-    ]
-
-
 def _details(
-    evaluation: scoring.Evaluation,
-    knockout_values: list[np.ndarray],
-    score_values: list[np.ndarray],
+    n: int, knockout_values: list[np.ndarray], score_values: list[np.ndarray]
 ) -> list[str]:
-    """Each account's ``details`` JSON (see SelectionResult), one %-template per row."""
-    pair = "[%s,%s]"
+    """Each account's ``details`` JSON (see SelectionResult): the values the rules saw.
+
+    Built with one %-template per row, as 100,000s of rows go through here.
+    """
+    columns = [*knockout_values, *score_values]
     template = (
         '{"knockouts":['
-        + ",".join([pair] * len(knockout_values))
+        + ",".join(["%.10g"] * len(knockout_values))
         + '],"scores":['
-        + ",".join([pair] * len(score_values))
+        + ",".join(["%.10g"] * len(score_values))
         + "]}"
     )
-    columns: list[list] = []
-    for i, values in enumerate(knockout_values):
-        columns += [evaluation.knockout_outcomes[i].tolist(), _json_numbers(values)]
-    for i, values in enumerate(score_values):
-        columns += [_json_numbers(values), _json_numbers(evaluation.points[i])]
     if not columns:
-        return [template] * len(evaluation.total)
-    return [template % row for row in zip(*columns, strict=True)]
+        return [template] * n
+    matrix = np.column_stack(columns)
+    matrix[~np.isfinite(matrix)] = np.nan
+    # JSON has no NaN: printf writes it as "nan", which becomes null.
+    return [(template % tuple(row)).replace("nan", "null") for row in matrix.tolist()]
 
 
 KNOCKOUT_CODES = {
@@ -185,7 +184,7 @@ def selection_run_compute(job: Job, report: ProgressReporter) -> dict[str, Any]:
     previous = values.tier_ranks.astype(np.int16)
     moves = scoring.movement(previous, evaluation.rank)
     details = _details(
-        evaluation,
+        len(values),
         [values.array(k.source) for k in knockouts],
         [values.array(c.source) for c in criteria],
     )
@@ -246,6 +245,7 @@ def selection_run_compute(job: Job, report: ProgressReporter) -> dict[str, Any]:
                 "details",
             ),
             rows,
+            ids=False,
         )
         SelectionRun.objects.filter(pk=run.pk, state=RunState.COMPUTING).update(
             state=RunState.READY,
@@ -403,6 +403,7 @@ def selection_run_approve(
                 "changed_at",
             ),
             changes,
+            ids=False,
         )
         SelectionRun.objects.filter(is_current=True).update(is_current=False)
         SelectionRun.objects.filter(pk=run.pk).update(

@@ -39,6 +39,11 @@ def test_bench_times_every_page_against_a_baseline(db, tmp_path) -> None:
 
     report = json.loads(path.read_text())
     assert report["accounts"] == 50
+    selection = report["selection"]
+    assert (selection["accounts"], selection["criteria"], selection["knockouts"]) == (50, 12, 3)
+    assert selection["baseline_s"] > 0
+    assert 0 < selection["median_s"] <= selection["max_s"]
+    assert "selection  run over 50 accounts" in out.getvalue()
     assert "Accounts used: 50" in out.getvalue()
     assert set(report["sections"]) == set(SECTIONS)
     for section, pages in SECTIONS.items():

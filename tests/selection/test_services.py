@@ -37,7 +37,7 @@ def test_a_run_scores_every_account_and_explains_itself(cast, ready_run) -> None
     # 10 points × 3/4 (revenue potential) + 6 points × 1/4 (2,000 workplaces) = 9.
     assert gold.total == Decimal("9.00")
     assert (gold.proposed_rank, gold.proposed_tier, gold.movement) == (1, "Gold", Movement.NEW)
-    assert gold.details == {"knockouts": [[1, 2000]], "scores": [[6000000, 10], [2000, 6]]}
+    assert gold.details == {"knockouts": [2000], "scores": [6000000, 2000]}
     assert excluded.knockout == KnockoutOutcome.FAILED
     assert excluded.failed_knockout.name == "More than 1,000 IT workplaces"
     assert excluded.proposed_rank is None
@@ -55,7 +55,7 @@ def test_a_missing_value_is_unknown_not_a_pass_or_a_fail(cast, released_version)
     result = _result(run, unknown)
     assert result.knockout == KnockoutOutcome.UNKNOWN
     assert result.proposed_rank is None  # the set's rule: unknown excludes
-    assert result.details["knockouts"] == [[-1, None]]
+    assert result.details["knockouts"] == [None]
     assert run.summary["knockout"]["unknown"] == 1
 
 

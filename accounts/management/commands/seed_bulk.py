@@ -39,8 +39,8 @@ from accounts.models import (
 from kam.bulk import BulkWriter
 from kam.models import User
 from kam.roles import Role
-from selection.demo import ATTRIBUTES
-from selection.models import AccountAttribute, AccountAttributeValue
+from selection.demo import demo_attributes
+from selection.models import AccountAttributeValue
 
 PREFIX = "B"
 NUMBER_WIDTH = 9
@@ -186,7 +186,7 @@ class Command(BaseCommand):
         )
         writer = BulkWriter(batch_size)
         today = timezone.localdate()
-        attributes = self._attributes()
+        attributes = {key: attribute.pk for key, attribute in demo_attributes().items()}
         for start in range(0, len(numbers), batch_size):
             chunk = numbers[start : start + batch_size]
             with transaction.atomic():
@@ -232,17 +232,6 @@ class Command(BaseCommand):
             ignore_conflicts=True,
         )
         return [users[username] for username in usernames]
-
-    @staticmethod
-    def _attributes() -> dict[str, int]:
-        """The demo's custom attributes (for the selection's criteria), created when missing."""
-        attributes = {}
-        for key, name, data_type, unit in ATTRIBUTES:
-            attribute, _created = AccountAttribute.objects.get_or_create(
-                key=key, defaults={"name": name, "data_type": data_type, "unit": unit}
-            )
-            attributes[key] = attribute.pk
-        return attributes
 
     @staticmethod
     def _potential_and_attributes(

@@ -30,6 +30,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from accounts.models import Account, AccountTeamMember, Contact, TeamRole
 from kam.models import User
 from kam.roles import Role
+from selection.benchmark import measure_selection
 
 WARMUPS = 2
 PAGE_SIZE = 100
@@ -194,12 +195,21 @@ class Command(BaseCommand):
         parser.add_argument("--repeat", type=int, default=20, help="Timed runs per page.")
         parser.add_argument("--json", dest="json_path", help="Also write the results here.")
         parser.add_argument(
-            "--sections", nargs="+", choices=list(SECTIONS), help="Sections to run (default all)."
+            "--sections",
+            nargs="+",
+            choices=[*SECTIONS, "selection"],
+            help="Sections to run (default all).",
+        )
+        parser.add_argument(
+            "--selection-repeat",
+            type=int,
+            default=3,
+            help="Full selection runs to time (each scores and stores every account).",
         )
 
     def handle(self, *args, **options) -> None:
         repeat = max(1, options["repeat"])
-        sections = options["sections"] or list(SECTIONS)
+        sections = options["sections"] or [*SECTIONS, "selection"]
         context = bench_context()
         hosts = [*settings.ALLOWED_HOSTS, "testserver"]
         with override_settings(ALLOWED_HOSTS=hosts):
@@ -208,14 +218,22 @@ class Command(BaseCommand):
             results = {
                 section: [self._bench(client, page, context, repeat) for page in SECTIONS[section]]
                 for section in sections
+                if section in SECTIONS
             }
         self._print(results, slowest=options["verbosity"] >= 2)
+        selection = None
+        if "selection" in sections:
+            selection = measure_selection(
+                user=self._leadership_user(), repeat=max(1, options["selection_repeat"])
+            )
+            self._print_selection(selection)
         report = {
             "database": connection.vendor,
             "accounts": context["accounts"],
             "repeat": repeat,
             "warmups": WARMUPS,
             "sections": results,
+            "selection": selection,
         }
         if options["json_path"]:
             Path(options["json_path"]).write_text(json.dumps(report, indent=2) + "\n")
@@ -271,6 +289,15 @@ class Command(BaseCommand):
             result["baseline_median_ms"] = round(baseline, 3)
             result["ratio"] = round(result["median_ms"] / baseline, 1) if baseline else None
         return result
+
+    def _print_selection(self, result: dict) -> None:
+        verdict = "ok" if result["passes"] else "over the bar"
+        self.stdout.write(
+            f"selection  run over {result['accounts']:,} accounts × {result['criteria']} criteria "
+            f"+ {result['knockouts']} K.O.: median {result['median_s']:.2f} s, "
+            f"max {result['max_s']:.2f} s, baseline {result['baseline_s']:.2f} s, "
+            f"ratio {result['ratio']} (bar {result['bar_s']:.0f} s: {verdict})"
+        )
 
     def _print(self, results: dict[str, list[dict]], *, slowest: bool) -> None:
         header = (
