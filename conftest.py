@@ -60,3 +60,14 @@ def eager_jobs(transactional_db):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: the account list caches its choices and counts,
+    and a rolled-back test's rows must not be counted by the next one."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

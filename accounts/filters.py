@@ -1,9 +1,26 @@
+"""The account list's filters and sorting, and the cache behind its choice lists and counts.
+
+The list sits on every user's path and on 100,000 accounts, so what it would otherwise read on
+each view (the tiers, key account managers and groups in use, the number of matching accounts)
+is cached under a generation token that changes whenever an account, a team membership or a
+user is saved or deleted in this process. Other processes' writes (and ``update()`` or COPY,
+which send no signals) show after ``LIST_CACHE_TIMEOUT`` seconds at the latest.
+"""
+
 from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
 
 import django_filters
 from django import forms
+from django.core.cache import cache
+from django.db import models
 from django.db.models import Exists, F, FilteredRelation, Min, OuterRef, Q, QuerySet
+from django.db.models.signals import post_delete, post_save
+from django.utils.choices import BaseChoiceIterator
 from django.utils.text import format_lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -35,15 +52,100 @@ SORT_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def _sort_choices() -> list[tuple[str, str]]:
-    choices = []
-    for param, (label, _fields) in SORT_COLUMNS.items():
-        choices.append((param, label))
-        choices.append((f"-{param}", format_lazy(_("{label} (descending)"), label=label)))
+LIST_CACHE_TIMEOUT = 60  # seconds
+_GENERATION_KEY = "accounts:list:generation"
+
+Choices = list[tuple[str, str]]
+
+
+def list_cache_generation() -> str:
+    """The token under which the account list's choices and counts are cached."""
+    return cache.get_or_set(_GENERATION_KEY, lambda: uuid.uuid4().hex, timeout=None)
+
+
+def renew_list_cache(**kwargs: object) -> None:
+    """Start a new generation: the list reads its choices and counts afresh. Bulk writers
+    that bypass signals (the selection's approval) call it once they have committed."""
+    cache.set(_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def renew_list_cache_on_writes() -> None:
+    """Connect :func:`renew_list_cache` to saves and deletes (AccountsConfig.ready)."""
+    for model in (Account, AccountTeamMember, User):
+        for signal in (post_save, post_delete):
+            signal.connect(
+                renew_list_cache,
+                sender=model,
+                dispatch_uid=f"accounts-list-cache-{model._meta.label_lower}",
+            )
+
+
+def cached_choices(name: str, build: Callable[[], Choices], *, value: str | None) -> Choices:
+    """``build()``'s choices from the list cache; built afresh when ``value`` is not among them,
+    so a tier or manager that another process added a moment ago filters at once."""
+    key = f"accounts:list:choices:{name}:{list_cache_generation()}"
+    choices = cache.get(key)
+    if choices is None or (value and all(value != code for code, _label in choices)):
+        choices = build()
+        cache.set(key, choices, LIST_CACHE_TIMEOUT)
     return choices
 
 
-def _tier_choices() -> list[tuple[str, str]]:
+class _PlainChoices(BaseChoiceIterator):
+    """Choices that are pairs of strings already, read from ``build`` whenever iterated.
+
+    A list would be deep-copied twice per request (with the filters, then with the form's
+    fields) and normalised by Django on each pass; a country list has 250 entries.
+    """
+
+    def __init__(self, build: Callable[[], Choices]) -> None:
+        self.build = build
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self.build())
+
+    def __len__(self) -> int:
+        return len(self.build())
+
+    def __deepcopy__(self, memo: dict) -> _PlainChoices:
+        return self  # nothing in it changes
+
+
+def _constant(choices: Choices) -> _PlainChoices:
+    return _PlainChoices(lambda: choices)
+
+
+def _per_language(build: Callable[[], Choices]) -> _PlainChoices:
+    """``build()``'s choices, built once per language: their labels are translated."""
+    built: dict[str | None, Choices] = {}
+
+    def choices() -> Choices:
+        language = get_language()
+        if language not in built:
+            built[language] = build()
+        return built[language]
+
+    return _PlainChoices(choices)
+
+
+def _labels_of(choices_class: type[models.TextChoices]) -> _PlainChoices:
+    return _per_language(lambda: [(value, str(label)) for value, label in choices_class.choices])
+
+
+def _sort_choices() -> Choices:
+    choices = []
+    for param, (label, _fields) in SORT_COLUMNS.items():
+        choices.append((param, str(label)))
+        choices.append((f"-{param}", str(format_lazy(_("{label} (descending)"), label=label))))
+    return choices
+
+
+def _country_choices() -> Choices:
+    """All countries, named and ordered in the active language."""
+    return [(code, str(name)) for code, name in countries]
+
+
+def _tier_choices() -> Choices:
     """The tiers in use, best rank first (tiers are named by the selection app, not a fixed set)."""
     tiers = (
         Account.objects.exclude(tier="")
@@ -68,7 +170,7 @@ def with_kam_name(queryset: QuerySet[Account]) -> QuerySet[Account]:
     )
 
 
-def _kam_choices() -> list[tuple[str, str]]:
+def _kam_choices() -> Choices:
     """Users who manage at least one account (an index lookup per user, not a team scan)."""
     managers = User.objects.filter(
         Exists(
@@ -83,7 +185,7 @@ def _kam_choices() -> list[tuple[str, str]]:
     ]
 
 
-def _group_choices() -> list[tuple[str, str]]:
+def _group_choices() -> Choices:
     """Accounts that head a group: the partial index on parent_id finds the few there are."""
     heads = Account.objects.filter(
         pk__in=Account.objects.filter(parent__isnull=False).values("parent_id")
@@ -126,23 +228,27 @@ class AccountFilterSet(django_filters.FilterSet):
     )
     tier = django_filters.ChoiceFilter(label=_("Tier"), empty_label=_("All"))
     status = django_filters.ChoiceFilter(
-        label=_("Status"), choices=AccountStatus.choices, empty_label=_("All")
+        label=_("Status"), choices=_labels_of(AccountStatus), empty_label=_("All")
     )
     kam = django_filters.ChoiceFilter(
         label=_("Key account manager"), method="filter_kam", empty_label=_("All")
     )
     account_type = django_filters.ChoiceFilter(
-        label=_("Account type"), choices=AccountType.choices, empty_label=_("All")
+        label=_("Account type"), choices=_labels_of(AccountType), empty_label=_("All")
     )
     industry = django_filters.ChoiceFilter(
-        label=_("Industry"), choices=Industry.choices, empty_label=_("All")
+        label=_("Industry"), choices=_labels_of(Industry), empty_label=_("All")
     )
     region = django_filters.ChoiceFilter(
-        label=_("Region"), choices=Region.choices, empty_label=_("All")
+        label=_("Region"), choices=_labels_of(Region), empty_label=_("All")
     )
-    country = django_filters.ChoiceFilter(label=_("Country"), empty_label=_("All"))
+    country = django_filters.ChoiceFilter(
+        label=_("Country"), choices=_per_language(_country_choices), empty_label=_("All")
+    )
     strategy = django_filters.ChoiceFilter(
-        label=_("Partnership strategy"), choices=PartnershipStrategy.choices, empty_label=_("All")
+        label=_("Partnership strategy"),
+        choices=_labels_of(PartnershipStrategy),
+        empty_label=_("All"),
     )
     parent = django_filters.ChoiceFilter(
         label=_("Group"), method="filter_group", empty_label=_("All")
@@ -150,7 +256,7 @@ class AccountFilterSet(django_filters.FilterSet):
     sort = AccountOrderingFilter(
         label=_("Sort by"),
         fields=[(param, param) for param in SORT_COLUMNS],
-        choices=_sort_choices(),
+        choices=_per_language(_sort_choices),
         empty_label=_("Default (by name)"),
     )
 
@@ -173,14 +279,16 @@ class AccountFilterSet(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # Built per request: tiers change with each approved selection, country names with
-        # the active language.
-        self.filters["tier"].extra["choices"] = _tier_choices()
-        # Plain choices rather than ModelChoiceFilter: Django reads model choices through a
-        # server-side cursor, three round trips for a handful of rows on every page view.
-        self.filters["kam"].extra["choices"] = _kam_choices()
-        self.filters["parent"].extra["choices"] = _group_choices()
-        self.filters["country"].extra["choices"] = list(countries)
+        # Tiers change with each approved selection, managers and groups with the teams and
+        # accounts: read through the list cache. Plain choices rather than ModelChoiceFilter:
+        # Django reads model choices through a server-side cursor, three round trips each.
+        for name, build in (
+            ("tier", _tier_choices),
+            ("kam", _kam_choices),
+            ("parent", _group_choices),
+        ):
+            choices = cached_choices(name, build, value=self.data.get(name))
+            self.filters[name].extra["choices"] = _constant(choices)
         for filter_ in self.filters.values():
             if isinstance(
                 filter_, django_filters.ChoiceFilter | django_filters.ModelChoiceFilter

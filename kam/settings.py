@@ -184,6 +184,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = env.url("SITE_URL", default="http://127.0.0.1:8000").geturl()
 
 # Celery: with no broker configured, tasks run in-process so the local default needs no Redis.
+# Shared by every web process when set (the account list caches its choices and counts there);
+# the local default keeps a cache per process.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False

@@ -19,7 +19,7 @@ from accounts.models import Account
 from kam.models import Job, User
 from kam.services import job_execute
 from selection import services
-from selection.demo import demo_attributes
+from selection.demo import demo_attributes, draft_fill
 from selection.models import CriteriaSet, CriteriaVersion, SelectionRun, VersionState
 from selection.sources import SourceValues
 
@@ -62,26 +62,7 @@ def bench_version(user: User) -> CriteriaVersion:
         services.criteria_set_create(name=BENCH_SET_NAME, user=user)
     )
     version = criteria_set.versions.get(state=VersionState.DRAFT)
-    for name, group, source, operator, threshold in KNOCKOUTS:
-        services.knockout_save(
-            version=version,
-            revision=version.revision,
-            name=name,
-            group=group,
-            source=source,
-            operator=operator,
-            threshold=threshold,
-        )
-    for name, source, method, weight, bands in CRITERIA:
-        services.criterion_save(
-            version=version,
-            revision=version.revision,
-            name=name,
-            source=source,
-            method=method,
-            weight=Decimal(weight),
-            bands=[(Decimal(v), Decimal(p)) for v, p in bands],
-        )
+    draft_fill(version, knockouts=KNOCKOUTS, criteria=CRITERIA)
     return services.version_release(version=version, revision=version.revision, user=user)
 
 

@@ -17,6 +17,7 @@ from selection.models import (
     AccountAttributeValue,
     AttributeType,
     CriteriaSet,
+    CriteriaVersion,
 )
 
 DEMO_SET_NAME = "Key-Account-Auswahl"
@@ -112,6 +113,31 @@ def _attribute_values(accounts: list[Account], attributes: dict[str, AccountAttr
     AccountAttributeValue.objects.bulk_create(rows, ignore_conflicts=True)
 
 
+def draft_fill(version: CriteriaVersion, *, knockouts: tuple, criteria: tuple) -> None:
+    """Add K.O. criteria (name, group, source, operator, threshold) and scored criteria
+    (name, source, method, weight, bands as (from value, points)) to a draft."""
+    for name, group, source, operator, threshold in knockouts:
+        services.knockout_save(
+            version=version,
+            revision=version.revision,
+            name=name,
+            group=group,
+            source=source,
+            operator=operator,
+            threshold=threshold,
+        )
+    for name, source, method, weight, bands in criteria:
+        services.criterion_save(
+            version=version,
+            revision=version.revision,
+            name=name,
+            source=source,
+            method=method,
+            weight=Decimal(weight),
+            bands=[(Decimal(value), Decimal(points)) for value, points in bands],
+        )
+
+
 def demo_attributes() -> dict[str, AccountAttribute]:
     """The demo's custom attributes by key, created when missing (seeds and the benchmark)."""
     attributes = {}
@@ -139,26 +165,7 @@ def seed_selection(*, leadership: User) -> dict[str, int]:
         user=leadership,
     )
     version = criteria_set.versions.get()
-    for name, group, source, operator, threshold in KNOCKOUTS:
-        services.knockout_save(
-            version=version,
-            revision=version.revision,
-            name=name,
-            group=group,
-            source=source,
-            operator=operator,
-            threshold=threshold,
-        )
-    for name, source, method, weight, bands in CRITERIA:
-        services.criterion_save(
-            version=version,
-            revision=version.revision,
-            name=name,
-            source=source,
-            method=method,
-            weight=Decimal(weight),
-            bands=[(Decimal(value), Decimal(points)) for value, points in bands],
-        )
+    draft_fill(version, knockouts=KNOCKOUTS, criteria=CRITERIA)
     services.version_release(
         version=version, revision=version.revision, user=leadership, change_note="Erste Fassung"
     )

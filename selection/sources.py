@@ -8,12 +8,14 @@ float arrays aligned with the accounts' ids, NaN where a value is unknown.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.db.models import FloatField, IntegerField, QuerySet, Sum
 from django.db.models.functions import Cast, Coalesce
 from django.utils.functional import Promise
@@ -95,6 +97,43 @@ def _matrix(rows: list[tuple], columns: int) -> np.ndarray:
     if not rows:
         return np.empty((0, columns))
     return np.array(rows, dtype=np.float64)
+
+
+CONTACT_KEYS = frozenset({"buying_center_size", "relationship_coverage"})
+
+
+@contextmanager
+def _fast_reads() -> Iterator[None]:
+    """A transaction for the big reads; on PostgreSQL without JIT, which compiles these few
+    large aggregations for longer than they run (about half a second each)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+class _Background(threading.Thread):
+    """Runs ``work`` in its own database connection; :meth:`finish` waits and re-raises."""
+
+    def __init__(self, work: Callable[[], object]) -> None:
+        super().__init__(daemon=True)
+        self.work, self.error = work, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            with _fast_reads():
+                self.work()
+        except BaseException as exc:  # handed to the waiting thread by finish()
+            self.error = exc
+        finally:
+            connections.close_all()
+
+    def finish(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
 
 
 class SourceValues:
@@ -276,6 +315,32 @@ class SourceValues:
             self._cache[f"{ATTRIBUTE_PREFIX}{slug}"] = np.full(len(self.ids), np.nan)
         for pk, slug in ids.items():
             self._cache[f"{ATTRIBUTE_PREFIX}{slug}"] = self._scatter(data[data[:, 0] == pk][:, 1:])
+
+    def read(self, keys: Iterable[str]) -> None:
+        """Read the values of every key now, as fast as the database allows.
+
+        On PostgreSQL outside a transaction, the buying-center figures (the slowest read: every
+        contact against every relationship) come through a second connection while this one
+        reads the rest. Inside a transaction a second connection would not see its uncommitted
+        rows, so everything is read here, one after the other.
+        """
+        keys = list(dict.fromkeys(keys))
+        background = None
+        if (
+            connection.vendor == "postgresql"
+            and not connection.in_atomic_block
+            and CONTACT_KEYS.intersection(keys)
+        ):
+            background = _Background(lambda: self._contacts)
+        with _fast_reads():
+            self.prefetch(keys)
+            for key in keys:
+                if background is None or key not in CONTACT_KEYS:
+                    self.array(key)
+        if background is not None:
+            background.finish()
+        for key in keys:
+            self.array(key)
 
     def array(self, key: str) -> np.ndarray:
         """The values of ``key`` aligned with ``ids``. Raises KeyError for an unknown key."""

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.urls import reverse
@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.filters import AccountFilterSet
+from accounts.filters import AccountFilterSet, renew_list_cache
 from accounts.models import Account, AccountTeamMember, TeamRole
 from kam.bulk import BulkWriter
 from kam.models import Job, User
@@ -122,16 +122,10 @@ def evaluate_accounts(
 ]:
     """Read the values ``version`` needs for ``accounts`` and score them (nothing stored)."""
     scheme, knockouts, criteria, tiers = scheme_of(version)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # The reads are few big aggregations that PostgreSQL's JIT compiles for longer
-            # than they run (about half a second each at 100,000 accounts).
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
-        values = SourceValues(accounts)
-        values.prefetch([*(k.source for k in knockouts), *(c.source for c in criteria)])
-        knockout_values = [values.array(k.source) for k in knockouts]
-        score_values = [values.array(c.source) for c in criteria]
+    values = SourceValues(accounts)
+    values.read([*(k.source for k in knockouts), *(c.source for c in criteria)])
+    knockout_values = [values.array(k.source) for k in knockouts]
+    score_values = [values.array(c.source) for c in criteria]
     evaluation = scoring.evaluate(scheme, knockout_values, score_values, len(values))
     return values, evaluation, knockouts, criteria, tiers
 
@@ -410,6 +404,8 @@ def selection_run_approve(
             state=RunState.APPROVED, approved_by=user, approved_at=now, is_current=True
         )
         _notify_key_account_managers(run)
+        # The tiers changed through update(), which sends no signals.
+        transaction.on_commit(renew_list_cache)
     run.refresh_from_db()
     return len(changes)
 

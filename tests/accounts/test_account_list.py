@@ -6,6 +6,8 @@ import re
 
 import openpyxl
 import pytest
+from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
+from django.core.paginator import Paginator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -20,7 +22,8 @@ from accounts.models import (
     Region,
     TeamRole,
 )
-from accounts.selectors import account_filterset
+from accounts.selectors import AccountListPaginator, account_filterset
+from kam.templatetags.kam import filter_field
 from tests.factories import AccountFactory, TeamMemberFactory, UserFactory
 
 LIST_URL = reverse("accounts:account-list")
@@ -426,3 +429,104 @@ def test_search_can_use_the_indexes_on_postgresql(world) -> None:
 
     assert "accounts_account_name_upper_trgm" in plan
     assert "accounts_account_erp_number_upper" in plan
+
+
+def _tiered_accounts(count: int) -> None:
+    """Accounts with mixed tiers and managers, some without either, for the sort orders."""
+    for index in range(count):
+        account = AccountFactory(
+            name=f"Konto {index % 7}",  # names repeat: ties are broken by pk
+            tier=("A", "B", "")[index % 3],
+            tier_rank=(1, 2, None)[index % 3],
+            status=(AccountStatus.ACTIVE, AccountStatus.PROSPECT)[index % 2],
+        )
+        if index % 4:
+            TeamMemberFactory(
+                account=account, user=UserFactory(), role=TeamRole.KEY_ACCOUNT_MANAGER
+            )
+
+
+@pytest.mark.parametrize("sort", ["", "-name", "tier", "-tier", "kam", "-kam", "-status"])
+def test_pages_read_from_the_end_are_the_pages_read_from_the_start(cast, sort) -> None:
+    _tiered_accounts(23)
+    queryset = account_filterset(user=cast.leadership, data={"sort": sort} if sort else {}).qs
+    paginator = AccountListPaginator(queryset, 4)
+    forward = Paginator(queryset.values_list("pk", flat=True), 4)
+
+    assert paginator.count == forward.count == 25
+    for number in forward.page_range:
+        rows = paginator.page(number).object_list
+        assert [row["pk"] for row in rows] == list(forward.page(number).object_list), number
+
+
+def _list_sql(client, params: dict[str, str]) -> list[str]:
+    with CaptureQueriesContext(connection) as context:
+        assert client.get(LIST_URL, params).status_code == 200
+    return [query["sql"] for query in context.captured_queries]
+
+
+def test_a_repeated_view_counts_and_reads_the_choices_once(client, world) -> None:
+    client.force_login(world["cast"].leadership)
+    params = {"region": "north", "sort": "-name"}
+
+    first = _list_sql(client, params)
+    second = _list_sql(client, params)
+
+    assert len(second) == len(first) - 4  # the count, tiers, managers and groups
+    assert not [sql for sql in second if 'COUNT(*) AS "__count" FROM "accounts_account"' in sql]
+
+
+def test_saved_accounts_and_managers_show_at_once(client, world) -> None:
+    client.force_login(world["cast"].leadership)
+    client.get(LIST_URL, HTTP_ACCEPT_LANGUAGE="en")
+    newcomer = UserFactory(first_name="Nora", last_name="Neumann")
+
+    TeamMemberFactory(
+        account=AccountFactory(tier="C", tier_rank=3),
+        user=newcomer,
+        role=TeamRole.KEY_ACCOUNT_MANAGER,
+    )
+    response = client.get(LIST_URL, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert "6 accounts" in response.text
+    form = response.context["filterset"].form
+    assert (str(newcomer.pk), "Nora Neumann") in list(form.fields["kam"].choices)
+    assert "C" in [value for value, _label in form.fields["tier"].choices]
+
+
+def test_a_tier_written_without_signals_filters_at_once(client, world) -> None:
+    client.force_login(world["cast"].leadership)
+    client.get(LIST_URL)
+    # The selection app approves tiers with update(), which sends no signal.
+    Account.objects.filter(pk=world["abroad"].pk).update(tier="Platin", tier_rank=0)
+
+    response = client.get(LIST_URL, {"tier": "Platin"})
+
+    assert names(response) == [world["abroad"].name]
+    assert response.context["filterset"].form.errors == {}
+
+
+def _markup(html: str) -> str:
+    """HTML without layout whitespace and with each tag's attributes in one order."""
+    html = re.sub(r"\s+", " ", str(html)).replace(" >", ">")
+    html = re.sub(r"\s*(<[^>]+>)\s*", r"\1", html.strip())
+    return re.sub(
+        r"<(\w+) ([^<>]*)>",
+        lambda tag: "<{} {}>".format(
+            tag[1], " ".join(sorted(re.findall(r'[\w-]+(?:="[^"]*")?', tag[2])))
+        ),
+        html,
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"tier": "Z", "q": '<b>"x"</b>', "sort": "-kam", "country": "CH"}, {"sort": "name,-tier"}],
+    ids=["empty", "invalid", "several-sorts"],
+)
+def test_the_filter_form_is_written_as_crispy_writes_it(world, data) -> None:
+    form = account_filterset(user=world["cast"].leadership, data=data).form
+    form.is_valid()
+
+    for field in form:
+        assert _markup(filter_field(field)) == _markup(as_crispy_field(field)), field.name

@@ -21,11 +21,11 @@ from tests.factories import (
 pytestmark = pytest.mark.browser
 
 NAVIGATION = {
-    Role.SALES_LEADERSHIP: ["Übersicht", "Accounts", "Aufträge"],
-    Role.KEY_ACCOUNT_MANAGER: ["Übersicht", "Accounts", "Aufträge"],
-    Role.FINANCE: ["Übersicht", "Accounts", "Aufträge"],
-    Role.VIEWER: ["Übersicht", "Accounts", "Aufträge"],
-    Role.ADMINISTRATOR: ["Übersicht", "Accounts", "Aufträge", "Administration"],
+    Role.SALES_LEADERSHIP: ["Übersicht", "Accounts", "Key Accounts", "Aufträge"],
+    Role.KEY_ACCOUNT_MANAGER: ["Übersicht", "Accounts", "Key Accounts", "Aufträge"],
+    Role.FINANCE: ["Übersicht", "Accounts", "Key Accounts", "Aufträge"],
+    Role.VIEWER: ["Übersicht", "Accounts", "Key Accounts", "Aufträge"],
+    Role.ADMINISTRATOR: ["Übersicht", "Accounts", "Key Accounts", "Aufträge", "Administration"],
 }
 
 

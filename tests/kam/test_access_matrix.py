@@ -1,64 +1,12 @@
 """Role × URL × method → status, written as data (see STYLE.md, Access)."""
 
-from dataclasses import dataclass, field
-
 import pytest
 from django.core.files.base import ContentFile
-from django.urls import reverse
 
 from accounts.models import Contact, Relationship, TeamRole
 from kam.models import Job, Notification
+from tests.access import EDIT, EDIT_REDIRECT, READ_ALL, ROLES, Row, check_access
 from tests.factories import JobFactory, TeamMemberFactory
-
-ROLES = (
-    "anonymous",
-    "leadership",
-    "kam",
-    "team_member",
-    "outsider_kam",
-    "finance",
-    "viewer",
-    "admin",
-    "no_role",
-)
-LOGIN = "login"
-
-
-@dataclass(frozen=True)
-class Row:
-    name: str
-    method: str
-    url: str  # a URL name; "{account}", "{job}", "{failed_job}" take the cast's objects
-    default: int | str  # expected for every signed-in role not listed in ``expect``
-    expect: dict[str, int | str] = field(default_factory=dict)
-    anonymous: int | str = LOGIN
-
-    def expected(self, role: str) -> int | str:
-        if role == "anonymous":
-            return self.anonymous
-        return self.expect.get(role, self.default)
-
-
-READ_ALL = {
-    "leadership": 200,
-    "kam": 200,
-    "team_member": 200,
-    "finance": 200,
-    "viewer": 200,
-    "admin": 200,
-}
-
-# Inside the scope but read-only: 403; the account's team and leadership may change it
-# (200 re-renders a form with errors for the empty POSTs, 302 follows a done action).
-EDIT = {
-    "leadership": 200,
-    "admin": 200,
-    "kam": 200,
-    "team_member": 200,
-    "finance": 403,
-    "viewer": 403,
-}
-EDIT_REDIRECT = {**EDIT, "leadership": 302, "admin": 302, "kam": 302, "team_member": 302}
 
 MATRIX = (
     Row("home", "get", "kam:home", 200),
@@ -138,25 +86,7 @@ def objects(cast):
     }
 
 
-def _url(row: Row, objects: dict[str, int]) -> str:
-    name, _, arg = row.url.partition(" ")
-    args = [objects[arg.strip("{}")] if arg.startswith("{") else arg] if arg else []
-    return reverse(name, args=args)
-
-
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("row", MATRIX, ids=lambda row: row.name)
 def test_access_matrix(client, cast, objects, row: Row, role: str) -> None:
-    user = cast.by_name(role)
-    if user is not None:
-        client.force_login(user)
-    url = _url(row, objects)
-
-    response = getattr(client, row.method)(url)
-
-    expected = row.expected(role)
-    if expected == LOGIN:
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-    else:
-        assert response.status_code == expected, f"{role} {row.method.upper()} {url}"
+    check_access(client, cast, objects, row, role)

@@ -10,6 +10,8 @@ def test_the_header_counts_unread_notifications_and_opening_one_reads_it(client,
         user=cast.kam, message="Tier changed: 2 accounts", url="/accounts/"
     )
     Notification.objects.create(user=cast.leadership, message="Not for the KAM")
+    cast.kam.language = "en"
+    cast.kam.save()
     client.force_login(cast.kam)
 
     page = client.get(reverse("kam:notification-list"))

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from selection import services
 from selection.models import AccountAttribute, AccountAttributeValue, AttributeType
-from tests.kam.test_access_matrix import EDIT, LOGIN, READ_ALL, ROLES, Row, _url
+from tests.access import EDIT, READ_ALL, ROLES, Row, check_access
 from tests.selection.conftest import compute
 
 MATRIX = (
@@ -41,19 +41,7 @@ def objects(cast, approved_run):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("row", MATRIX, ids=lambda row: row.name)
 def test_access_matrix(client, cast, objects, row: Row, role: str) -> None:
-    user = cast.by_name(role)
-    if user is not None:
-        client.force_login(user)
-    url = _url(row, objects)
-
-    response = getattr(client, row.method)(url)
-
-    expected = row.expected(role)
-    if expected == LOGIN:
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-    else:
-        assert response.status_code == expected, f"{role} {row.method.upper()} {url}"
+    check_access(client, cast, objects, row, role)
 
 
 def _tab(client, account):

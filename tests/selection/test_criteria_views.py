@@ -20,8 +20,8 @@ from selection.models import (
     VersionState,
 )
 from selection.selectors import version_preview
+from tests.access import ROLES, Row, check_access
 from tests.factories import AccountFactory
-from tests.kam.test_access_matrix import LOGIN, ROLES, Row, _url
 
 READ = {"leadership": 200, "admin": 200, "finance": 200, "viewer": 200}
 MANAGE = {"leadership": 200, "admin": 200}
@@ -104,19 +104,7 @@ def objects(released_version, draft, workplaces):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("row", MATRIX, ids=lambda row: row.name)
 def test_access_matrix(client, cast, objects, row: Row, role: str) -> None:
-    user = cast.by_name(role)
-    if user is not None:
-        client.force_login(user)
-    url = _url(row, objects)
-
-    response = getattr(client, row.method)(url)
-
-    expected = row.expected(role)
-    if expected == LOGIN:
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-    else:
-        assert response.status_code == expected, f"{role} {row.method.upper()} {url}"
+    check_access(client, cast, objects, row, role)
 
 
 def _version(pk: int) -> CriteriaVersion:

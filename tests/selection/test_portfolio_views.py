@@ -30,8 +30,8 @@ from selection.models import (
     SelectionRun,
 )
 from selection.selectors.portfolio import POINT_LIMIT, Quadrant, quadrant, strength
+from tests.access import ROLES, Row, check_access
 from tests.factories import AccountFactory, TeamMemberFactory, UserFactory
-from tests.kam.test_access_matrix import LOGIN, ROLES, Row, _url
 
 TIER_LIST_URL = reverse("selection:tier-list")
 PORTFOLIO_URL = reverse("selection:portfolio")
@@ -75,19 +75,7 @@ def objects(cast):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("row", MATRIX, ids=lambda row: row.name)
 def test_access_matrix(client, cast, objects, row: Row, role: str) -> None:
-    user = cast.by_name(role)
-    if user is not None:
-        client.force_login(user)
-    url = _url(row, objects)
-
-    response = getattr(client, row.method)(url)
-
-    expected = row.expected(role)
-    if expected == LOGIN:
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-    else:
-        assert response.status_code == expected, f"{role} {row.method.upper()} {url}"
+    check_access(client, cast, objects, row, role)
 
 
 def test_settings_refused_to_others_change_nothing(client, cast) -> None:

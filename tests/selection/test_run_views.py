@@ -21,8 +21,8 @@ from selection.models import (
     TierChange,
     TierOverride,
 )
+from tests.access import ROLES, Row, check_access
 from tests.factories import AccountFactory, TeamMemberFactory, UserFactory
-from tests.kam.test_access_matrix import LOGIN, ROLES, Row
 from tests.selection.conftest import compute
 
 READ = {"leadership": 200, "finance": 200, "viewer": 200, "admin": 200}
@@ -69,27 +69,10 @@ def objects(cast, ready_run):
     return {"run": ready_run.pk, "account": cast.account.pk, "missing": 999_999}
 
 
-def _url(row: Row, objects: dict[str, int]) -> str:
-    name, *args = row.url.split(" ")
-    return reverse(name, args=[objects[a.strip("{}")] if a.startswith("{") else a for a in args])
-
-
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("row", MATRIX, ids=lambda row: row.name)
 def test_access_matrix(client, cast, objects, row: Row, role: str) -> None:
-    user = cast.by_name(role)
-    if user is not None:
-        client.force_login(user)
-    url = _url(row, objects)
-
-    response = getattr(client, row.method)(url)
-
-    expected = row.expected(role)
-    if expected == LOGIN:
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-    else:
-        assert response.status_code == expected, f"{role} {row.method.upper()} {url}"
+    check_access(client, cast, objects, row, role)
 
 
 def _messages(response) -> list[str]:

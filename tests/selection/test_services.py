@@ -2,12 +2,13 @@
 
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 
-from accounts.models import PotentialYear, Region, TeamRole
+from accounts.models import Account, Contact, PotentialYear, Region, Relationship, TeamRole
 from kam.models import Job, Notification
 from kam.services import job_execute, notification_send_email
 from selection import services
@@ -22,7 +23,8 @@ from selection.models import (
     TierChange,
     VersionState,
 )
-from tests.factories import AccountFactory, TeamMemberFactory
+from selection.sources import SourceValues
+from tests.factories import AccountFactory, TeamMemberFactory, UserFactory
 from tests.selection.conftest import compute
 
 
@@ -354,3 +356,28 @@ def test_attribute_values_fit_their_type(cast, workplaces) -> None:
         is None
     )
     assert not workplaces.values.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reading_in_parallel_gives_what_reading_in_turn_gives() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("Only PostgreSQL reads the buying center through a second connection.")
+    owner = UserFactory(username="owner")
+    for people, related in ((4, 3), (2, 0), (0, 0)):
+        account = AccountFactory()
+        for n in range(people):
+            contact = Contact.objects.create(account=account, last_name=f"Person {n}")
+            if n < related:
+                Relationship.objects.create(contact=contact, user=owner, strength=3)
+    keys = ["buying_center_size", "relationship_coverage", "share_of_wallet"]
+
+    parallel = SourceValues(Account.objects.all())
+    parallel.read(keys)  # outside a transaction: the second connection sees the rows
+    with transaction.atomic():
+        in_turn = SourceValues(Account.objects.all())
+        in_turn.read(keys)
+
+    assert parallel.array("buying_center_size").tolist() == [4, 2, 0]
+    assert parallel.array("relationship_coverage")[:2].tolist() == [75, 0]
+    for key in keys:
+        assert np.array_equal(parallel.array(key), in_turn.array(key), equal_nan=True)
