@@ -468,29 +468,33 @@ class SelectionResult(models.Model):
     outcome, point and contribution (:func:`selection.selectors.explanation`).
     """
 
-    # Checking the run's key on each of the 100,000s of rows a run writes at once costs a tenth
-    # of the run; the rows are only ever written with their run, in its transaction.
+    # Checking the run's key, and keeping more indexes, on each of the 100,000s of rows a run
+    # writes at once costs a tenth of the run; the rows are only ever written with their run,
+    # in its transaction.
     run = models.ForeignKey(
         SelectionRun,
         verbose_name=_("run"),
         on_delete=models.CASCADE,
         related_name="results",
         db_constraint=False,
+        db_index=False,  # the tier index below starts with the run
     )
     account = models.ForeignKey(
         Account,
         verbose_name=_("account"),
         on_delete=models.CASCADE,
         related_name="selection_results",
+        db_index=False,  # the uniqueness below starts with the account
     )
     knockout = models.CharField(_("K.O. check"), max_length=8, choices=KnockoutOutcome.choices)
-    # No database constraint either: the criterion is part of a released version, which never
-    # changes (the ORM still protects it from deletion).
+    # No database constraint or index either: the criterion is part of a released version,
+    # which never changes (the ORM still protects it from deletion).
     failed_knockout = models.ForeignKey(
         KnockoutCriterion,
         verbose_name=_("K.O. criterion failed"),
         on_delete=models.PROTECT,
         db_constraint=False,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",
