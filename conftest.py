@@ -1,8 +1,15 @@
-"""The cast every test can call on: one user per role, an account, and its team."""
+"""The cast every test can call on: one user per role, an account, and its team; a real
+Celery worker for the tests marked ``worker``."""
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pytest
+from django.conf import settings
+from django.db import connection
 
 from accounts.models import Account, TeamRole
 from kam.models import User
@@ -71,3 +78,49 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"])
+    host = (
+        f"{credentials}@{db['HOST'] or '127.0.0.1'}" if credentials else db["HOST"] or "127.0.0.1"
+    )
+    return f"postgres://{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path):
+    if not settings.CELERY_BROKER_URL:
+        pytest.skip("Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) to test a real worker.")
+    if connection.vendor != "postgresql":
+        pytest.skip("The worker shares the test database only on PostgreSQL (DATABASE_URL).")
+    env = {**os.environ, "DATABASE_URL": _database_url(), "MEDIA_ROOT": str(tmp_path)}
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "kam",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname=test@%h",
+        ],
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
