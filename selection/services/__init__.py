@@ -2,7 +2,9 @@
 
 from selection.services.criteria import (
     TIER_PRESETS,
+    AttributeValueRefused,
     attribute_value_set,
+    attribute_values_set,
     criteria_set_create,
     criterion_delete,
     criterion_save,
@@ -30,7 +32,9 @@ from selection.services.runs import (
 __all__ = [
     "SEGMENT_FILTERS",
     "TIER_PRESETS",
+    "AttributeValueRefused",
     "attribute_value_set",
+    "attribute_values_set",
     "criteria_set_create",
     "criterion_delete",
     "criterion_save",

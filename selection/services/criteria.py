@@ -94,6 +94,30 @@ def attribute_value_set(
     return value
 
 
+class AttributeValueRefused(ValidationError):
+    """One of several values was refused; ``attribute`` names which (nothing was stored)."""
+
+    def __init__(self, attribute: AccountAttribute, error: ValidationError) -> None:
+        super().__init__(error.error_dict if hasattr(error, "error_dict") else error.error_list)
+        self.attribute = attribute
+
+
+def attribute_values_set(
+    *, account: Account, values: list[tuple[AccountAttribute, dict[str, Any]]], user: User
+) -> None:
+    """Store several of an account's attribute values, all or none.
+
+    ``values`` pairs an attribute with the arguments of :func:`attribute_value_set`. Raises
+    :class:`AttributeValueRefused` for the first value that does not fit its attribute.
+    """
+    with transaction.atomic():
+        for attribute, arguments in values:
+            try:
+                attribute_value_set(account=account, attribute=attribute, user=user, **arguments)
+            except ValidationError as error:
+                raise AttributeValueRefused(attribute, error) from error
+
+
 def _touch(version: CriteriaVersion, revision: int) -> None:
     """Refuse a change to a released version or from a stale revision, then bump it."""
     if version.state != VersionState.DRAFT:

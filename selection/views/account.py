@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -63,16 +61,12 @@ class AttributeValuesEditView(View):
     @staticmethod
     def _save(request: HttpRequest, account, form: AttributeValuesForm) -> bool:
         """Store the changed values, all or none; a refused value is shown on its field."""
-        attribute = None
         try:
-            with transaction.atomic():
-                for attribute, arguments in form.changed_values():
-                    services.attribute_value_set(
-                        account=account, attribute=attribute, user=request.user, **arguments
-                    )
-        except ValidationError as error:
-            renamed = {"number": f"value_{attribute.pk}"} if attribute else {}
-            add_service_error(form, error, renamed)
+            services.attribute_values_set(
+                account=account, values=form.changed_values(), user=request.user
+            )
+        except services.AttributeValueRefused as error:
+            add_service_error(form, error, {"number": f"value_{error.attribute.pk}"})
             return False
         return True
 
