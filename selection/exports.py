@@ -1,28 +1,20 @@
 """Exports of a run's account table: the rows the table shows for the same query string.
 
-Written like the account list's exports (accounts/exports.py, whose constants and formula
-neutralisation this reuses): CSV for German Excel streamed line by line, XLSX through
-openpyxl in write-only mode; rows read with ``values_list().iterator()``.
+Rows are read with ``values_list().iterator()``; kam/exports.py writes the files (German Excel
+CSV streamed line by line, XLSX, formula neutralisation).
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
-import tempfile
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import IO
 
 from django.db.models import QuerySet
-from django.utils import formats
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 
-from accounts.exports import BOM, CHUNK_SIZE, CSV_DELIMITER, neutralise
+from kam.exports import CHUNK_SIZE, csv_lines, neutralise, xlsx_file
 from selection.models import KnockoutOutcome, Movement, SelectionResult
 
 FIELDS = (
@@ -97,47 +89,11 @@ def result_rows(queryset: QuerySet[SelectionResult]) -> Iterator[list[Cell]]:
     return itertools.chain([head], map(format_row, rows))
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def result_csv(queryset: QuerySet[SelectionResult]) -> Iterator[bytes]:
     """The CSV file as byte chunks, one line each; scores with the locale's decimal mark."""
-    separator = formats.get_format("DECIMAL_SEPARATOR")
-    writer = csv.writer(_Echo(), delimiter=CSV_DELIMITER)
-
-    def text(cell: Cell) -> str:
-        return f"{cell:.2f}".replace(".", separator) if isinstance(cell, Decimal) else cell
-
-    lines = (writer.writerow([text(c) for c in row]).encode() for row in result_rows(queryset))
-    return itertools.chain([BOM], lines)
+    return csv_lines(result_rows(queryset))
 
 
 def result_xlsx(queryset: QuerySet[SelectionResult]) -> IO[bytes]:
     """The XLSX workbook in a temporary file, rewound; scores are numbers. The caller closes it."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Selection run"))
-    sheet.freeze_panes = "A2"
-    for column, width in zip("ABCDEFGHIJ", COLUMN_WIDTHS, strict=True):
-        sheet.column_dimensions[column].width = width
-    rows = result_rows(queryset)
-    bold = Font(bold=True)
-    head = []
-    for title in next(rows):
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        head.append(cell)
-    sheet.append(head)
-    for row in rows:
-        # openpyxl refuses control characters in cells; they carry no meaning in a name.
-        sheet.append(
-            [
-                float(cell) if isinstance(cell, Decimal) else ILLEGAL_CHARACTERS_RE.sub("", cell)
-                for cell in row
-            ]
-        )
-    file = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it
-    workbook.save(file)
-    file.seek(0)
-    return file
+    return xlsx_file(result_rows(queryset), title=_("Selection run"), widths=COLUMN_WIDTHS)

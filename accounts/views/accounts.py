@@ -27,6 +27,7 @@ from accounts.forms import (
 from accounts.models import Account, AccountTeamMember
 from accounts.views.common import add_service_error, show_conflict
 from kam import access
+from kam.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 
 
 class AccountListView(ListView):
@@ -83,7 +84,7 @@ def account_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse | Fi
     filename = f"accounts-{timezone.localdate():%Y-%m-%d}.{fmt}"
     if fmt == "csv":
         response = StreamingHttpResponse(
-            exports.account_csv(queryset), content_type=exports.CSV_CONTENT_TYPE
+            exports.account_csv(queryset), content_type=CSV_CONTENT_TYPE
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
@@ -91,7 +92,7 @@ def account_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse | Fi
         exports.account_xlsx(queryset),
         as_attachment=True,
         filename=filename,
-        content_type=exports.XLSX_CONTENT_TYPE,
+        content_type=XLSX_CONTENT_TYPE,
     )
 
 

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
-from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import formats, numberformat, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_GET
 from django.views.generic import ListView, TemplateView
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 
-from accounts import exports
 from kam import access
+from kam.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, csv_lines, xlsx_file
 from kam.pdf import render_pdf
 from selection import selectors, services
 from selection.filters import TierListFilterSet
@@ -89,56 +82,11 @@ def _active_filters(filterset: TierListFilterSet) -> list[tuple[str, str]]:
     return active
 
 
-def _csv_cell(value: Any) -> str:
-    # German Excel reads "7,45" as a number; grouping separators would turn it into text.
-    if isinstance(value, Decimal):
-        return numberformat.format(
-            value, formats.get_format("DECIMAL_SEPARATOR"), decimal_pos=2, use_l10n=True
-        )
-    return exports.neutralise(value or "")
-
-
-def _csv_response(rows: list[list[Any]], filename: str) -> HttpResponse:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=exports.CSV_DELIMITER)
-    writer.writerows([_csv_cell(value) for value in row] for row in rows)
-    response = HttpResponse(
-        exports.BOM + buffer.getvalue().encode(), content_type=exports.CSV_CONTENT_TYPE
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 XLSX_WIDTHS = (12, 40, 18, 8, 18, 14, 28, 14)
 XLSX_NUMBER_FORMATS = {3: "0.00", 4: "#,##0", 5: "0.00"}
 
 
-def _xlsx_response(rows: list[list[Any]], filename: str) -> HttpResponse:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Key accounts"))
-    sheet.freeze_panes = "A2"
-    for column, width in zip("ABCDEFGH", XLSX_WIDTHS, strict=True):
-        sheet.column_dimensions[column].width = width
-    bold = Font(bold=True)
-    head = []
-    for title in rows[0]:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        head.append(cell)
-    sheet.append(head)
-    for row in rows[1:]:
-        cells = []
-        for index, value in enumerate(row):
-            if isinstance(value, str):
-                value = ILLEGAL_CHARACTERS_RE.sub("", exports.neutralise(value))
-            cell = WriteOnlyCell(sheet, value=value)
-            if index in XLSX_NUMBER_FORMATS:
-                cell.number_format = XLSX_NUMBER_FORMATS[index]
-            cells.append(cell)
-        sheet.append(cells)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=exports.XLSX_CONTENT_TYPE)
+def _download(response: HttpResponse, filename: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -164,9 +112,7 @@ def _pdf_response(
             "user": request.user,
         },
     )
-    response = HttpResponse(pdf, content_type=PDF_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return _download(HttpResponse(pdf, content_type=PDF_CONTENT_TYPE), filename)
 
 
 @require_GET
@@ -183,9 +129,16 @@ def tier_list_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if fmt == "pdf":
         return _pdf_response(request, filterset, run, filename)
     rows = portfolio_selectors.tier_list_table(filterset.qs)
+    # The table is in memory already (a page-sized list per tier), so nothing is streamed.
     if fmt == "csv":
-        return _csv_response(rows, filename)
-    return _xlsx_response(rows, filename)
+        content = b"".join(csv_lines(rows))
+        return _download(HttpResponse(content, content_type=CSV_CONTENT_TYPE), filename)
+    title = _("Key accounts")
+    with xlsx_file(
+        rows, title=title, widths=XLSX_WIDTHS, number_formats=XLSX_NUMBER_FORMATS
+    ) as workbook:
+        content = workbook.read()
+    return _download(HttpResponse(content, content_type=XLSX_CONTENT_TYPE), filename)
 
 
 class PortfolioView(TemplateView):

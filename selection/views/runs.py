@@ -17,9 +17,9 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
-from accounts.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from accounts.views.common import add_service_error
 from kam import access
+from kam.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from kam.models import User
 from selection import exports, selectors, services
 from selection.filters import TierChangeFilterSet
