@@ -147,26 +147,6 @@ def run_overview(*, run: SelectionRun) -> RunOverview:
     )
 
 
-def newer_version(*, run: SelectionRun) -> CriteriaVersion | None:
-    """The newest released version of the run's criteria set, when newer than the run's."""
-    return (
-        CriteriaVersion.objects.filter(
-            criteria_set_id=run.version.criteria_set_id,
-            state=VersionState.RELEASED,
-            number__gt=run.version.number,
-        )
-        .order_by("-number")
-        .first()
-    )
-
-
-def approved_after_computing(*, run: SelectionRun) -> bool:
-    """Whether tiers were approved after this run was computed (its "tier before" is stale)."""
-    if run.computed_at is None:
-        return False
-    return SelectionRun.objects.filter(is_current=True, approved_at__gt=run.computed_at).exists()
-
-
 def released_versions() -> QuerySet[CriteriaVersion]:
     """Versions a run may use, newest first."""
     return (

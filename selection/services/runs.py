@@ -298,12 +298,24 @@ def tier_override_remove(*, result: SelectionResult) -> None:
         TierOverride.objects.filter(result=result).delete()
 
 
-def _newer_version_exists(run: SelectionRun) -> bool:
-    return CriteriaVersion.objects.filter(
-        criteria_set_id=run.version.criteria_set_id,
-        state=VersionState.RELEASED,
-        number__gt=run.version.number,
-    ).exists()
+def newer_version(*, run: SelectionRun) -> CriteriaVersion | None:
+    """The newest released version of the run's criteria set, when newer than the run's."""
+    return (
+        CriteriaVersion.objects.filter(
+            criteria_set_id=run.version.criteria_set_id,
+            state=VersionState.RELEASED,
+            number__gt=run.version.number,
+        )
+        .order_by("-number")
+        .first()
+    )
+
+
+def approved_after_computing(*, run: SelectionRun) -> bool:
+    """Whether tiers were approved after this run was computed (its "tier before" is stale)."""
+    if run.computed_at is None:
+        return False
+    return SelectionRun.objects.filter(is_current=True, approved_at__gt=run.computed_at).exists()
 
 
 def selection_run_approve(
@@ -322,18 +334,14 @@ def selection_run_approve(
             raise ValidationError(
                 _("Only a run ready for review can be approved."), code="not_ready"
             )
-        current = SelectionRun.objects.select_for_update().filter(is_current=True).first()
-        if (
-            current
-            and current.approved_at
-            and run.computed_at
-            and current.approved_at > run.computed_at
-        ):
+        # Lock the current run so that two approvals cannot both pass the checks below.
+        list(SelectionRun.objects.select_for_update().filter(is_current=True))
+        if approved_after_computing(run=run):
             raise ValidationError(
                 _("Tiers were approved after this run was computed. Run the selection again."),
                 code="stale",
             )
-        if _newer_version_exists(run) and not older_version_confirmed:
+        if newer_version(run=run) is not None and not older_version_confirmed:
             raise ValidationError(
                 _(
                     "A newer version of these criteria exists. Confirm that you approve the "

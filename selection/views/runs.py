@@ -26,6 +26,7 @@ from selection.filters import TierChangeFilterSet
 from selection.forms.runs import RunApproveForm, RunStartForm, TierOverrideForm
 from selection.models import RunState, SelectionResult, SelectionRun
 from selection.selectors import runs as selectors_runs
+from selection.services.runs import approved_after_computing, newer_version
 
 CHART_WIDTH = 560
 CHART_LABEL_WIDTH = 160
@@ -159,13 +160,13 @@ class RunDetailView(ListView):
         may_approve = access.may_manage_selection(self.request.user) and (
             run.state == RunState.READY
         )
-        newer = selectors_runs.newer_version(run=run) if may_approve else None
+        newer = newer_version(run=run) if may_approve else None
         context.update(
             overview=overview,
             chart=_chart(overview.distribution),
             may_approve=may_approve,
             newer_version=newer,
-            stale=may_approve and selectors_runs.approved_after_computing(run=run),
+            stale=may_approve and approved_after_computing(run=run),
             approve_form=RunApproveForm(needs_confirmation=newer is not None),
         )
         return context
@@ -185,9 +186,7 @@ def _add_error_messages(request: HttpRequest, error: ValidationError) -> None:
 def run_approve(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve the run; refusals (and a missing confirmation) come back as error messages."""
     run = _run_for_manager(request, pk)
-    form = RunApproveForm(
-        request.POST, needs_confirmation=selectors_runs.newer_version(run=run) is not None
-    )
+    form = RunApproveForm(request.POST, needs_confirmation=newer_version(run=run) is not None)
     if not form.is_valid():
         for errors in form.errors.values():
             for message in errors:
