@@ -6,7 +6,6 @@ raises :class:`EditConflict` instead of silently overwriting someone else's chan
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -22,73 +21,10 @@ from accounts.models import (
     Relationship,
     TeamRole,
 )
+from kam.concurrency import EditConflict, lock_at, save_counted
 from kam.models import User
 
-
-@dataclass
-class FieldChange:
-    label: str
-    theirs: str
-    current: str
-
-
-@dataclass
-class EditConflict(Exception):
-    """Someone saved the object after the user opened it; nothing was written."""
-
-    current: models.Model
-    changes: list[FieldChange] = field(default_factory=list)
-
-
-def _display(instance: models.Model, model_field: models.Field) -> str:
-    display = getattr(instance, f"get_{model_field.name}_display", None)
-    if display is not None and not model_field.is_relation:
-        return str(display()) or "–"
-    value = getattr(instance, model_field.name)
-    if value in (None, "", []):
-        return "–"
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
-    return str(value)
-
-
-def _changes_since(current: models.Model, version: int) -> list[FieldChange]:
-    """What changed between the version the user started from and the current row."""
-    base = current.history.filter(version=version).order_by("-history_date").first()
-    if base is None:
-        return []
-    changes = []
-    for model_field in current._meta.concrete_fields:
-        if model_field.name in {"version", "updated_at", "id"}:
-            continue
-        old = getattr(base, model_field.attname, None)
-        new = getattr(current, model_field.attname)
-        if old != new:
-            changes.append(
-                FieldChange(
-                    label=str(model_field.verbose_name),
-                    theirs=_display(base.instance, model_field),
-                    current=_display(current, model_field),
-                )
-            )
-    return changes
-
-
-def _lock_version(model: type[models.Model], pk: int, version: int) -> models.Model:
-    current = model.objects.select_for_update().get(pk=pk)
-    if current.version != version:
-        raise EditConflict(current=current, changes=_changes_since(current, version))
-    return current
-
-
-def _save_versioned(instance: models.Model, values: dict[str, Any]) -> models.Model:
-    for name, value in values.items():
-        setattr(instance, name, value)
-    # The row is locked (select_for_update), so a plain increment cannot race.
-    instance.version += 1
-    instance.full_clean()
-    instance.save()
-    return instance
+__all__ = ["EditConflict"]  # raised by the versioned writes below; views catch it from here
 
 
 def _refuse_cycle(
@@ -117,10 +53,10 @@ def _check_parent(account: Account, parent: Account | None) -> None:
 def account_update(*, account: Account, version: int, values: dict[str, Any]) -> Account:
     """Change an account's profile or potential texts. Raises EditConflict or ValidationError."""
     with transaction.atomic():
-        current = _lock_version(Account, account.pk, version)
+        current = lock_at(Account, account.pk, version)
         if "parent" in values:
             _check_parent(current, values["parent"])
-        return _save_versioned(current, values)
+        return save_counted(current, values)
 
 
 def account_potential_update(
@@ -128,12 +64,12 @@ def account_potential_update(
 ) -> Account:
     """Save the potential analysis: the account's figures and texts, years and competitors."""
     with transaction.atomic():
-        current = _lock_version(Account, account.pk, version)
+        current = lock_at(Account, account.pk, version)
         year_formset.instance = current
         competitor_formset.instance = current
         year_formset.save()
         competitor_formset.save()
-        return _save_versioned(current, values)
+        return save_counted(current, values)
 
 
 def _check_reports_to(contact: Contact | None, account: Account, manager: Contact | None) -> None:
@@ -193,9 +129,9 @@ def contact_update(
 ) -> Contact:
     """Change a contact, its roles and decision factors. Raises EditConflict or ValidationError."""
     with transaction.atomic():
-        current = _lock_version(Contact, contact.pk, version)
+        current = lock_at(Contact, contact.pk, version)
         _check_reports_to(current, current.account, values.get("reports_to"))
-        current = _save_versioned(current, values)
+        current = save_counted(current, values)
         _sync_roles(current, roles)
         if factor_formset is not None:
             factor_formset.instance = current

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import views
+from plans.views.editing import AccountPlanView
 from selection.views.account import AccountSelectionView
 
 app_name = "accounts"
@@ -29,12 +30,13 @@ urlpatterns = [
     path("<int:pk>/team/", views.AccountTeamView.as_view(), name="account-team"),
     path("<int:pk>/history/", views.AccountHistoryView.as_view(), name="account-history"),
     path("<int:pk>/selection/", AccountSelectionView.as_view(), name="account-selection"),
+    path("<int:pk>/plan/", AccountPlanView.as_view(), name="account-plan"),
     # Tabs that later parts of the programme fill.
     *(
         path(
             f"<int:pk>/{tab}/", views.AccountPlaceholderView.as_view(tab=tab), name=f"account-{tab}"
         )
-        for tab in ("plan", "kpis", "escalations")
+        for tab in ("kpis", "escalations")
     ),
     path("<int:pk>/contacts/new/", views.ContactFormView.as_view(), name="contact-create"),
     path("contacts/<int:contact_pk>/edit/", views.ContactFormView.as_view(), name="contact-edit"),

@@ -7,7 +7,9 @@ Rules (see shared/DOMAIN.md):
 - a key account manager also reads the (tiered) list of all accounts, but opens only their own;
 - everything else is outside the user's scope;
 - the key-account selection (criteria, runs, approval) is sales leadership's: the read-all
-  roles read it, a key account manager sees the outcome on their own accounts.
+  roles read it, a key account manager sees the outcome on their own accounts;
+- key account plans follow their account (the team edits, the read-all roles read); only sales
+  leadership approves them or prints the annual set; the account's mentors record reviews.
 
 Outside the scope answers 404 (the object's existence is not revealed); inside the scope but
 read-only answers 403.
@@ -112,6 +114,25 @@ def may_read_selection(user: User) -> bool:
 
 def may_manage_selection(user: User) -> bool:
     """Maintain criteria and attributes, run, override and approve: sales leadership."""
+    return edits_all_accounts(user)
+
+
+def may_approve_plans(user: User) -> bool:
+    """Approve key account plans or send them back with requested changes: sales leadership."""
+    return edits_all_accounts(user)
+
+
+def may_review_plan(user: User, account: Account) -> bool:
+    """Record a mentor review: the account's mentors, and sales leadership."""
+    if edits_all_accounts(user):
+        return True
+    from accounts.models import TeamRole
+
+    return account.team_members.filter(user=user, role=TeamRole.MENTOR).exists()
+
+
+def may_print_annual_plans(user: User) -> bool:
+    """Build the annual printout of all approved plans: sales leadership."""
     return edits_all_accounts(user)
 
 

@@ -51,6 +51,8 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         SYSTEM_CHECK = "system_check", _("System check")
         SELECTION_RUN = "selection_run", _("Key-account selection run")
+        PLAN_PDF = "plan_pdf", _("Key account plan printout")
+        PLAN_PRINTOUT = "plan_printout", _("Annual printout of key account plans")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -48,6 +48,13 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         _("The key-account selection: tiers, runs, criteria and the portfolio."),
     ),
     NavItem(
+        _("Plans"),
+        "plans:plan-list",
+        "plans:",
+        _everyone,
+        _("Three-year key account plans, their reviews and your open actions."),
+    ),
+    NavItem(
         _("Jobs"),
         "kam:job-list",
         "kam:job",

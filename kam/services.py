@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 JOB_TASKS: dict[str, str] = {
     Job.Kind.SYSTEM_CHECK: "kam.tasks.system_check",
     Job.Kind.SELECTION_RUN: "selection.tasks.selection_run_compute",
+    Job.Kind.PLAN_PDF: "plans.tasks.plan_export_pdf",
+    Job.Kind.PLAN_PRINTOUT: "plans.tasks.plan_printout_start",
 }
 
 ProgressReporter = Callable[[int, str], None]

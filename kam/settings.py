@@ -7,6 +7,7 @@ With ``DEBUG`` off the app refuses to start without a real ``SECRET_KEY``.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -200,7 +201,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "plan-reviews-flag-overdue": {
+        "task": "plans.tasks.plan_reviews_flag_overdue",
+        "schedule": crontab(hour=6, minute=15),
+    },
+}
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

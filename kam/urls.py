@@ -22,5 +22,6 @@ urlpatterns = [
     path("auth/", include("django.contrib.auth.urls")),
     path("accounts/", include("accounts.urls")),
     path("selection/", include("selection.urls")),
+    path("plans/", include("plans.urls")),
     path("admin/", admin.site.urls),
 ]

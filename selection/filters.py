@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.filters import AccountFilterSet
 from accounts.models import Account, Region
+from kam.filters import ColumnOrderingFilter, SortColumns
 from kam.widgets import FastSelect
 from selection.models import (
     CriteriaVersion,
@@ -25,7 +26,7 @@ from selection.models import (
 NO_TIER = "none"
 
 # Sort parameter → (label, order_by fields); the default order is tier, then score.
-RESULT_SORT_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+RESULT_SORT_COLUMNS: SortColumns = {
     "account": (_("Account"), ("account__name",)),
     "erp_number": (_("ERP customer number"), ("account__erp_number",)),
     "score": (_("Score"), ("total",)),
@@ -35,41 +36,11 @@ RESULT_SORT_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def _sort_choices() -> list[tuple[str, str]]:
-    choices = []
-    for param, (label, _fields) in RESULT_SORT_COLUMNS.items():
-        choices.append((param, label))
-        choices.append((f"-{param}", format_lazy(_("{label} (descending)"), label=label)))
-    return choices
-
-
 def default_result_order(queryset: QuerySet[SelectionResult]) -> QuerySet[SelectionResult]:
     """Best tier first, then the highest score; accounts without a tier last."""
     return queryset.order_by(
         F("proposed_rank").asc(nulls_last=True), "-total", "account__name", "pk"
     )
-
-
-class ResultOrderingFilter(django_filters.OrderingFilter):
-    """Sorts by the chosen column with empty values last on every database."""
-
-    def filter(
-        self, qs: QuerySet[SelectionResult], value: list[str] | None
-    ) -> QuerySet[SelectionResult]:
-        if not value:
-            return default_result_order(qs)
-        ordering = []
-        for param in value:
-            descending = param.startswith("-")
-            _label, fields = RESULT_SORT_COLUMNS[param.removeprefix("-")]
-            for name in fields:
-                expression = F(name)
-                ordering.append(
-                    expression.desc(nulls_last=True)
-                    if descending
-                    else expression.asc(nulls_last=True)
-                )
-        return qs.order_by(*ordering, "account__name", "pk")
 
 
 class SelectionResultFilterSet(django_filters.FilterSet):
@@ -98,10 +69,11 @@ class SelectionResultFilterSet(django_filters.FilterSet):
         choices=(("yes", _("With override")), ("no", _("Without override"))),
         empty_label=_("All"),
     )
-    sort = ResultOrderingFilter(
+    sort = ColumnOrderingFilter(
         label=_("Sort by"),
-        fields=[(param, param) for param in RESULT_SORT_COLUMNS],
-        choices=_sort_choices(),
+        columns=RESULT_SORT_COLUMNS,
+        default=default_result_order,
+        tiebreak=("account__name", "pk"),
         empty_label=_("Default (by tier and score)"),
     )
 

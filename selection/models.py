@@ -629,3 +629,12 @@ class PortfolioSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self._meta.verbose_name)
+
+
+class Quadrant(models.TextChoices):
+    """The development strategy the portfolio suggests, after attractiveness and position."""
+
+    INVEST = "invest", _("Invest and grow")
+    SELECTIVE = "selective", _("Selective: build the position")
+    MAINTAIN = "maintain", _("Maintain / manage for profit")
+    REDUCE = "reduce", _("Reduce / serve efficiently")

@@ -10,7 +10,15 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext as _
 
+from kam.markdown import render_markdown
+
 register = template.Library()
+
+
+@register.filter
+def markdown(value: str | None) -> SafeString:
+    """User-written Markdown as sanitised HTML (no raw HTML, no images); see kam/markdown.py."""
+    return render_markdown(value)
 
 
 @register.filter

@@ -36,7 +36,7 @@ from accounts.models import Account, PotentialYear, Region, Relationship
 from kam import access
 from kam.models import User
 from selection.filters import PortfolioFilterSet, TierListFilterSet
-from selection.models import MAX_POINTS, PortfolioSettings, SelectionRun
+from selection.models import MAX_POINTS, PortfolioSettings, Quadrant, SelectionRun
 
 DEFAULT_COLOUR = "#ffffff"
 SCORE_FIELD = DecimalField(max_digits=4, decimal_places=2)
@@ -241,15 +241,6 @@ TEN = Decimal(10)
 HUNDRED = Decimal(100)
 
 
-class Quadrant(models.TextChoices):
-    """The development strategy the portfolio suggests, after attractiveness and position."""
-
-    INVEST = "invest", _("Invest and grow")
-    SELECTIVE = "selective", _("Selective: build the position")
-    MAINTAIN = "maintain", _("Maintain / manage for profit")
-    REDUCE = "reduce", _("Reduce / serve efficiently")
-
-
 QUADRANT_NICKNAMES = {
     Quadrant.INVEST: _("Stars"),
     Quadrant.SELECTIVE: _("Question marks"),
@@ -407,20 +398,73 @@ class Portfolio:
         ]
 
 
-def _portfolio_accounts(user: User, run: SelectionRun) -> QuerySet[Account]:
-    """Key accounts and the accounts scored in ``run`` with what their position needs."""
+def _positioned(accounts: QuerySet[Account], run: SelectionRun) -> QuerySet[Account]:
+    """``accounts`` with their score in ``run`` and what their position needs."""
     covered = Exists(Relationship.objects.filter(contact=OuterRef("contacts")))
     active = Q(contacts__has_left=False)
+    return _with_score(accounts, run).annotate(
+        contacts_active=Count("contacts", filter=active),
+        contacts_covered=Count("contacts", filter=active & covered),
+    )
+
+
+def _portfolio_accounts(user: User, run: SelectionRun) -> QuerySet[Account]:
+    """Key accounts and the accounts scored in ``run`` with what their position needs."""
     return (
-        _with_score(Account.objects.all(), run)
+        _positioned(Account.objects.all(), run)
         .filter(~Q(tier="") | Q(score__isnull=False))
-        .annotate(
-            openable=_openable(user),
-            contacts_active=Count("contacts", filter=active),
-            contacts_covered=Count("contacts", filter=active & covered),
-        )
+        .annotate(openable=_openable(user))
         .order_by(F("score").desc(nulls_last=True), "name", "pk")
     )
+
+
+def account_position(*, account: Account) -> PortfolioPoint | None:
+    """The account's point in the portfolio of the current approved run, or None without one.
+
+    The point's quadrant is None when the account was not scored or its position is unknown.
+    The caller has checked that the user may open the account.
+    """
+    from selection.selectors import current_run
+
+    run = current_run()
+    if run is None:
+        return None
+    row = (
+        _positioned(Account.objects.filter(pk=account.pk), run)
+        .annotate(openable=Value(True))
+        .first()
+    )
+    if row is None:
+        return None
+    return _point(row, portfolio_settings(), tier_colours(run))
+
+
+def _point(
+    account: Account, settings: PortfolioSettings, colours: dict[str, str]
+) -> PortfolioPoint:
+    """One account's point: coverage, share of wallet, position and (when known) quadrant."""
+    coverage = (
+        (Decimal(account.contacts_covered) * HUNDRED / account.contacts_active).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP
+        )
+        if account.contacts_active
+        else None
+    )
+    point = PortfolioPoint(
+        account=account,
+        url=_account_url(account),
+        colour=colours.get(account.tier, DEFAULT_COLOUR),
+        attractiveness=account.score,
+        coverage=coverage,
+        share_of_wallet=account.share_of_wallet,
+        position=strength(
+            coverage=coverage, share_of_wallet=account.share_of_wallet, settings=settings
+        ),
+    )
+    if point.attractiveness is not None and point.position is not None:
+        point.quadrant = quadrant(attractiveness=point.attractiveness, position=point.position)
+        point.x, point.y = _chart_x(point.position), _chart_y(point.attractiveness)
+    return point
 
 
 def portfolio(*, user: User, data: QueryDict | None, run: SelectionRun | None) -> Portfolio:
@@ -442,28 +486,7 @@ def portfolio(*, user: User, data: QueryDict | None, run: SelectionRun | None) -
     accounts = filterset.qs
     result.total = accounts.count()
     for account in accounts[:POINT_LIMIT]:
-        coverage = (
-            (Decimal(account.contacts_covered) * HUNDRED / account.contacts_active).quantize(
-                Decimal("0.1"), rounding=ROUND_HALF_UP
-            )
-            if account.contacts_active
-            else None
-        )
-        point = PortfolioPoint(
-            account=account,
-            url=_account_url(account),
-            colour=colours.get(account.tier, DEFAULT_COLOUR),
-            attractiveness=account.score,
-            coverage=coverage,
-            share_of_wallet=account.share_of_wallet,
-            position=strength(
-                coverage=coverage, share_of_wallet=account.share_of_wallet, settings=settings
-            ),
-        )
-        if point.attractiveness is not None and point.position is not None:
-            point.quadrant = quadrant(attractiveness=point.attractiveness, position=point.position)
-            point.x, point.y = _chart_x(point.position), _chart_y(point.attractiveness)
-        result.points.append(point)
+        result.points.append(_point(account, settings, colours))
     return result
 
 

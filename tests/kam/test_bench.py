@@ -30,12 +30,13 @@ def test_seed_bulk_creates_numbered_accounts_and_skips_them_on_a_second_run(db) 
         assert account.contacts.filter(reports_to__isnull=True).count() == 1
 
 
-def test_bench_times_every_page_against_a_baseline(db, tmp_path) -> None:
+def test_bench_times_every_page_against_a_baseline(db, tmp_path, settings) -> None:
+    settings.MEDIA_ROOT = tmp_path
     call_command("seed_bulk", accounts=50, stdout=io.StringIO())
     path = tmp_path / "bench.json"
     out = io.StringIO()
 
-    call_command("bench", repeat=2, json_path=str(path), stdout=out)
+    call_command("bench", repeat=2, json_path=str(path), pdf_plans=2, pdf_repeat=1, stdout=out)
 
     report = json.loads(path.read_text())
     assert report["accounts"] == 50
@@ -45,6 +46,13 @@ def test_bench_times_every_page_against_a_baseline(db, tmp_path) -> None:
     assert 0 < selection["median_s"] <= selection["max_s"]
     assert "selection  run over 50 accounts" in out.getvalue()
     assert "Accounts used: 50" in out.getvalue()
+    pdf = report["pdf"]
+    assert pdf["plan"]["pages"] >= 5
+    assert 0 < pdf["plan"]["median_s"] <= pdf["plan"]["max_s"]
+    assert (pdf["printout"]["plans"], pdf["printout"]["workers"]) == (2, 0)
+    assert pdf["printout"]["pages"] > pdf["plan"]["pages"]
+    assert 0 <= pdf["printout"]["assemble_s"] <= pdf["printout"]["total_s"]
+    assert "annual printout of 2 plans" in out.getvalue()
     assert set(report["sections"]) == set(SECTIONS)
     for section, pages in SECTIONS.items():
         assert [row["name"] for row in report["sections"][section]] == [p.name for p in pages]

@@ -9,7 +9,7 @@ from django.views import defaults
 from weasyprint import HTML
 
 from kam.models import User
-from kam.pdf import DataOnlyURLFetcher
+from kam.pdf import StaticOnlyURLFetcher
 from kam.roles import Role
 
 
@@ -85,7 +85,7 @@ def test_pdf_rendering_never_fetches_urls_or_files() -> None:
         '<img src="file:///etc/passwd"><p>Inhalt</p>'
     )
     try:
-        pdf = HTML(string=html, url_fetcher=DataOnlyURLFetcher()).write_pdf()
+        pdf = HTML(string=html, url_fetcher=StaticOnlyURLFetcher()).write_pdf()
     finally:
         server.shutdown()
 

@@ -157,3 +157,19 @@ def test_seed_demo_maps_a_buying_center_tree_per_key_account(db) -> None:
     stale = timezone.localdate() - datetime.timedelta(days=90)
     assert any(r.last_touched < stale for r in relationships)
     assert any(r.last_touched >= stale for r in relationships)
+
+
+def test_seed_demo_gives_every_key_account_a_plan_in_every_state(db) -> None:
+    from plans.models import Action, Plan, PlanEvent, PlanVersion
+    from plans.selectors import current_plans_with_review_due
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    today = timezone.localdate()
+
+    key_accounts = Account.objects.filter(team_members__role="key_account_manager").distinct()
+    assert Plan.objects.filter(account__in=key_accounts).values("account").distinct().count() == 30
+    assert set(Plan.objects.values_list("status", flat=True)) == {"draft", "submitted", "approved"}
+    assert PlanVersion.objects.filter(number=2).exists(), "some plans have a version history"
+    assert PlanEvent.objects.filter(kind="changes_requested").exists()
+    assert list(current_plans_with_review_due(before=today)), "some reviews are overdue"
+    assert Action.objects.filter(due_date__lt=today, status="open").exists()

@@ -4,7 +4,8 @@ Meant for a database filled by ``seed_bulk``. Per page: median and p95 over ``--
 (after warm-ups), the number of SQL queries, and the ratio to a baseline that fetches the same
 rows with one raw query and renders them with a bare template. Pages are grouped in
 ``SECTIONS``; a later feature adds its pages there (and any value its URLs need to
-``bench_context``).
+``bench_context``). The ``selection`` and ``pdf`` sections time background work instead
+(``selection/benchmark.py``, ``plans/benchmark.py``).
 """
 
 import functools
@@ -30,6 +31,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from accounts.models import Account, AccountTeamMember, Contact, TeamRole
 from kam.models import User
 from kam.roles import Role
+from plans.benchmark import measure_pdf
 from selection.benchmark import measure_selection
 
 WARMUPS = 2
@@ -197,7 +199,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--sections",
             nargs="+",
-            choices=[*SECTIONS, "selection"],
+            choices=[*SECTIONS, "selection", "pdf"],
             help="Sections to run (default all).",
         )
         parser.add_argument(
@@ -206,10 +208,26 @@ class Command(BaseCommand):
             default=3,
             help="Full selection runs to time (each scores and stores every account).",
         )
+        parser.add_argument(
+            "--pdf-plans",
+            type=int,
+            default=200,
+            help="Approved plans in the timed annual printout (created on first use).",
+        )
+        parser.add_argument(
+            "--pdf-repeat", type=int, default=5, help="Timed renderings of one typical plan."
+        )
+        parser.add_argument(
+            "--pdf-workers",
+            type=int,
+            default=0,
+            help="Time the printout through this many real Celery workers (needs a broker); "
+            "0 runs it in this process and estimates two workers.",
+        )
 
     def handle(self, *args, **options) -> None:
         repeat = max(1, options["repeat"])
-        sections = options["sections"] or [*SECTIONS, "selection"]
+        sections = options["sections"] or [*SECTIONS, "selection", "pdf"]
         context = bench_context()
         hosts = [*settings.ALLOWED_HOSTS, "testserver"]
         with override_settings(ALLOWED_HOSTS=hosts):
@@ -227,6 +245,15 @@ class Command(BaseCommand):
                 user=self._leadership_user(), repeat=max(1, options["selection_repeat"])
             )
             self._print_selection(selection)
+        pdf = None
+        if "pdf" in sections:
+            pdf = measure_pdf(
+                user=self._leadership_user(),
+                plans=max(1, options["pdf_plans"]),
+                repeat=max(1, options["pdf_repeat"]),
+                workers=max(0, options["pdf_workers"]),
+            )
+            self._print_pdf(pdf)
         report = {
             "database": connection.vendor,
             "accounts": context["accounts"],
@@ -234,6 +261,7 @@ class Command(BaseCommand):
             "warmups": WARMUPS,
             "sections": results,
             "selection": selection,
+            "pdf": pdf,
         }
         if options["json_path"]:
             Path(options["json_path"]).write_text(json.dumps(report, indent=2) + "\n")
@@ -298,6 +326,32 @@ class Command(BaseCommand):
             f"max {result['max_s']:.2f} s, baseline {result['baseline_s']:.2f} s, "
             f"ratio {result['ratio']} (bar {result['bar_s']:.0f} s: {verdict})"
         )
+
+    def _print_pdf(self, result: dict) -> None:
+        plan, printout = result["plan"], result["printout"]
+
+        def verdict(passes: bool | None) -> str:
+            return {True: "ok", False: "over the bar", None: "no bar"}[passes]
+
+        self.stdout.write(
+            f"pdf        one plan ({plan['pages']} pages): median {plan['median_s']:.2f} s, "
+            f"max {plan['max_s']:.2f} s (bar {plan['bar_s']:.1f} s: {verdict(plan['passes'])})"
+        )
+        if printout["workers"]:
+            self.stdout.write(
+                f"pdf        annual printout of {printout['plans']} plans with "
+                f"{printout['workers']} workers: {printout['total_s']:.1f} s "
+                f"(bar {printout['bar_s']:.0f} s with 2 workers: {verdict(printout['passes'])})"
+            )
+        else:
+            self.stdout.write(
+                f"pdf        annual printout of {printout['plans']} plans "
+                f"({printout['pages']} pages) in this process: {printout['total_s']:.1f} s "
+                f"(rendering {printout['render_s']:.1f} s, {printout['per_plan_s']:.2f} s a plan; "
+                f"ZIP and combined PDF {printout['assemble_s']:.1f} s); estimated with 2 workers "
+                f"{printout['estimate_two_workers_s']:.1f} s "
+                f"(bar {printout['bar_s']:.0f} s: {verdict(printout['passes'])})"
+            )
 
     def _print(self, results: dict[str, list[dict]], *, slowest: bool) -> None:
         header = (

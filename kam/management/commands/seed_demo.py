@@ -40,6 +40,7 @@ from accounts.models import (
 )
 from kam.models import User
 from kam.roles import Role
+from plans.demo import seed_plans
 from selection.demo import seed_selection
 
 DEMO_PASSWORD = "kam-demo-2026"  # noqa: S105 - printed for the demo on purpose
@@ -766,6 +767,10 @@ class Command(BaseCommand):
         }
         created.update(self._buying_centers(key_accounts, today))
         created.update(seed_selection(leadership=users["leitung"]))
+        key_accounts = list(Account.objects.filter(pk__in=[a.pk for a in key_accounts]))
+        created.update(
+            seed_plans(key_accounts=key_accounts, leadership=users["leitung"], today=today)
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(accounts)} accounts, {len(key_accounts)} key accounts."

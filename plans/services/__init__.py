@@ -1,0 +1,61 @@
+"""Writes of the plans app, one module per area; import the functions from here."""
+
+from plans.services.editing import (
+    ITEM_MODELS,
+    SECTIONS,
+    EditConflict,
+    item_create,
+    item_delete,
+    item_move,
+    item_update,
+    plan_create,
+    plan_section_update,
+)
+from plans.services.printouts import (
+    plan_pdf_filename,
+    plan_pdf_job,
+    plan_pdf_render,
+    plan_pdf_start,
+    printout_assemble,
+    printout_fan_out,
+    printout_render_version,
+    printout_start,
+    version_pdf,
+)
+from plans.services.workflow import (
+    plan_approve,
+    plan_request_changes,
+    plan_roll_forward,
+    plan_submit,
+    plan_withdraw,
+    review_record,
+    reviews_flag_overdue,
+)
+
+__all__ = [
+    "ITEM_MODELS",
+    "SECTIONS",
+    "EditConflict",
+    "item_create",
+    "item_delete",
+    "item_move",
+    "item_update",
+    "plan_approve",
+    "plan_create",
+    "plan_pdf_filename",
+    "plan_pdf_job",
+    "plan_pdf_render",
+    "plan_pdf_start",
+    "plan_request_changes",
+    "plan_roll_forward",
+    "plan_section_update",
+    "plan_submit",
+    "plan_withdraw",
+    "printout_assemble",
+    "printout_fan_out",
+    "printout_render_version",
+    "printout_start",
+    "review_record",
+    "reviews_flag_overdue",
+    "version_pdf",
+]

@@ -1,0 +1,1 @@
+"""Views of the plans app: editing the working copy, the workflow and versions, printouts."""
