@@ -1,7 +1,7 @@
 from django.urls import path
 
 from accounts import views
-from plans.views.editing import AccountPlanView
+from plans.views.page import AccountPlanView
 from selection.views.account import AccountSelectionView
 
 app_name = "accounts"

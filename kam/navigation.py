@@ -51,7 +51,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         _("Plans"),
         "plans:plan-list",
         "plans:",
-        _everyone,
+        access.may_list_accounts,
         _("Three-year key account plans, their reviews and your open actions."),
     ),
     NavItem(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from plans.views import editing, printouts, workflow
+from plans.views import editing, page, printouts, workflow
 
 app_name = "plans"
 
@@ -10,8 +10,8 @@ urlpatterns = [
     path("", workflow.PlanListView.as_view(), name="plan-list"),
     path("actions/", workflow.ActionListView.as_view(), name="action-list"),
     path("printouts/", printouts.PrintoutCreateView.as_view(), name="printout-create"),
-    path("new/<int:account_pk>/", editing.PlanCreateView.as_view(), name="plan-create"),
-    path("<int:pk>/", editing.PlanDetailView.as_view(), name="plan-detail"),
+    path("new/<int:account_pk>/", page.PlanCreateView.as_view(), name="plan-create"),
+    path("<int:pk>/", page.PlanDetailView.as_view(), name="plan-detail"),
     path(
         "<int:pk>/sections/<slug:section>/", editing.SectionEditView.as_view(), name="section-edit"
     ),

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Exists, F, Min, OuterRef, QuerySet, Subquery, TextChoices
+from django.db.models import Exists, F, Min, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -43,6 +43,7 @@ from plans.models import (
     RelationshipPhase,
     ResourceStatus,
 )
+from plans.selectors.sections import choice_label
 from selection.models import MAX_POINTS, Quadrant
 
 CURRENCY_METRICS = frozenset({Metric.REVENUE, Metric.CONTRIBUTION_MARGIN})
@@ -131,17 +132,6 @@ def printout_managers() -> QuerySet[User]:
     return User.objects.filter(Exists(managed)).order_by("last_name", "first_name", "pk")
 
 
-def _label(choices: type[TextChoices], code: str | None) -> str:
-    """The label of ``code`` in the active language; an unknown code (an older snapshot's)
-    is shown as it is."""
-    if not code:
-        return ""
-    try:
-        return str(choices(code).label)
-    except ValueError:
-        return str(code)
-
-
 def _decimal(value: str | None) -> Decimal | None:
     if value in (None, ""):
         return None
@@ -185,7 +175,7 @@ def _attitude(attitude: int) -> dict[str, str]:
 
 
 def _roles(codes: list[str]) -> list[str]:
-    return [_label(BuyingRole, code) for code in codes]
+    return [choice_label(BuyingRole, code) for code in codes]
 
 
 def _org_node(node: dict[str, Any]) -> dict[str, Any]:
@@ -194,9 +184,9 @@ def _org_node(node: dict[str, Any]) -> dict[str, Any]:
         "position": node["position"],
         "roles": _roles(node["roles"]),
         "influence": node["influence"],
-        "influence_label": _label(Influence, node["influence"]),
+        "influence_label": choice_label(Influence, node["influence"]),
         "attitude": _attitude(node["attitude"]),
-        "flags": [_label(RedFlag, flag) for flag in node["flags"]],
+        "flags": [choice_label(RedFlag, flag) for flag in node["flags"]],
         "reports": [_org_node(child) for child in node["reports"]],
     }
 
@@ -214,7 +204,7 @@ def _buying_center(center: dict[str, Any]) -> dict[str, Any]:
         "tree": [_org_node(node) for node in center["tree"]],
         "members": members,
         "matrix": rows,
-        "flags": [_label(RedFlag, flag) for flag in center["flags"]],
+        "flags": [choice_label(RedFlag, flag) for flag in center["flags"]],
         "legend": [_attitude_band(value) for value in (-5, -1, 0, 1, 5)],
     }
 
@@ -276,7 +266,7 @@ def _targets(snapshot: dict[str, Any], currency: str) -> list[dict[str, Any]]:
     rows = []
     for index, target in enumerate(snapshot["targets"]):
         metric = target["metric"]
-        name = target["name"] if metric == Metric.CUSTOM else _label(Metric, metric)
+        name = target["name"] if metric == Metric.CUSTOM else choice_label(Metric, metric)
         values = [_decimal(v) for v in target["values"]]
         actuals = [_decimal(v) for v in target["actuals"]] or [None] * len(years)
         is_money = metric in CURRENCY_METRICS and not target["unit"]
@@ -313,7 +303,7 @@ def _portfolio(portfolio: dict[str, Any] | None) -> dict[str, Any] | None:
     quadrant = portfolio["quadrant"]
     return {
         "quadrant": quadrant,
-        "quadrant_label": _label(Quadrant, quadrant),
+        "quadrant_label": choice_label(Quadrant, quadrant),
         "attractiveness": attractiveness,
         "position": position,
         "coverage": _decimal(portfolio["coverage"]),
@@ -363,14 +353,14 @@ def print_context(snapshot: dict[str, Any]) -> dict[str, Any]:
         ],
         "account": {
             **account,
-            "industry_label": _label(Industry, account["industry"]),
-            "region_label": _label(Region, account["region"]),
+            "industry_label": choice_label(Industry, account["industry"]),
+            "region_label": choice_label(Region, account["region"]),
             "country_label": str(dict(countries).get(account["country"], account["country"])),
-            "strategy_label": _label(PartnershipStrategy, account["strategy"]),
+            "strategy_label": choice_label(PartnershipStrategy, account["strategy"]),
             "share_of_wallet": _decimal(account["share_of_wallet"]),
             "share_of_wallet_target": _decimal(account["share_of_wallet_target"]),
             "team": [
-                {"name": member["name"], "role": _label(TeamRole, member["role"])}
+                {"name": member["name"], "role": choice_label(TeamRole, member["role"])}
                 for member in account["team"]
             ],
         },
@@ -378,7 +368,7 @@ def print_context(snapshot: dict[str, Any]) -> dict[str, Any]:
             **plan,
             "first_year": years[0],
             "last_year": years[-1],
-            "status_label": _label(PlanStatus, plan["status"]),
+            "status_label": choice_label(PlanStatus, plan["status"]),
         },
         "approval": {
             "number": approval["number"],
@@ -391,9 +381,9 @@ def print_context(snapshot: dict[str, Any]) -> dict[str, Any]:
         "swot": [[_text(texts, name) for name in row] for row in SWOT_FIELDS],
         "strategy": [_text(texts, name) for name in STRATEGY_FIELDS],
         "choices": {
-            "partnership_level": _label(PartnershipStrategy, choices["partnership_level"]),
-            "development_strategy": _label(Quadrant, choices["development_strategy"]),
-            "phase": _label(RelationshipPhase, choices["phase"]),
+            "partnership_level": choice_label(PartnershipStrategy, choices["partnership_level"]),
+            "development_strategy": choice_label(Quadrant, choices["development_strategy"]),
+            "phase": choice_label(RelationshipPhase, choices["phase"]),
         },
         "currency": currency,
         "targets": targets,
@@ -401,13 +391,13 @@ def print_context(snapshot: dict[str, Any]) -> dict[str, Any]:
         "objectives": [
             {
                 **objective,
-                "status_label": _label(ObjectiveStatus, objective["status"]),
+                "status_label": choice_label(ObjectiveStatus, objective["status"]),
                 "actions": [
                     {
                         **action,
                         "due_date": _date(action["due_date"]),
-                        "status_label": _label(ActionStatus, action["status"]),
-                        "phase_label": _label(RelationshipPhase, action["phase"]),
+                        "status_label": choice_label(ActionStatus, action["status"]),
+                        "phase_label": choice_label(RelationshipPhase, action["phase"]),
                     }
                     for action in objective["actions"]
                 ],
@@ -418,8 +408,8 @@ def print_context(snapshot: dict[str, Any]) -> dict[str, Any]:
             (
                 {
                     **risk,
-                    "likelihood_label": _label(Level, risk["likelihood"]),
-                    "impact_label": _label(Level, risk["impact"]),
+                    "likelihood_label": choice_label(Level, risk["likelihood"]),
+                    "impact_label": choice_label(Level, risk["impact"]),
                 }
                 for risk in snapshot["risks"]
             ),
@@ -428,8 +418,8 @@ def print_context(snapshot: dict[str, Any]) -> dict[str, Any]:
         "resources": [
             {
                 **resource,
-                "department_label": _label(Department, resource["department"]),
-                "status_label": _label(ResourceStatus, resource["status"]),
+                "department_label": choice_label(Department, resource["department"]),
+                "status_label": choice_label(ResourceStatus, resource["status"]),
             }
             for resource in snapshot["resources"]
         ],
@@ -437,7 +427,7 @@ def print_context(snapshot: dict[str, Any]) -> dict[str, Any]:
             {
                 **strategy,
                 "roles": _roles(strategy["roles"]),
-                "influence_label": _label(Influence, strategy["influence"]),
+                "influence_label": choice_label(Influence, strategy["influence"]),
                 "attitude": _attitude(strategy["attitude"]),
             }
             for strategy in snapshot["contact_strategies"]

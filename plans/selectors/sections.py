@@ -40,13 +40,15 @@ Snapshot = dict[str, Any]
 Row = dict[str, Any]
 
 
-def _label(choices: type[TextChoices], code: str | None) -> str:
+def choice_label(choices: type[TextChoices], code: str | None) -> str:
+    """The label of a snapshot's ``code`` in the active language; an unknown code (an older
+    snapshot's) is shown as it is."""
     if not code:
         return ""
-    for value, label in choices.choices:
-        if value == code:
-            return str(label)
-    return str(code)
+    try:
+        return str(choices(code).label)
+    except ValueError:
+        return str(code)
 
 
 def _number(value: str | int | None) -> str:
@@ -139,7 +141,9 @@ def _texts(*names: str) -> tuple[FieldSpec, ...]:
 
 
 def _choice(name: str, choices: type[TextChoices]) -> FieldSpec:
-    return FieldSpec(_plan_label(name), lambda s: _label(choices, s.get("choices", {}).get(name)))
+    return FieldSpec(
+        _plan_label(name), lambda s: choice_label(choices, s.get("choices", {}).get(name))
+    )
 
 
 def _actions(snapshot: Snapshot) -> list[Row]:
@@ -153,7 +157,7 @@ def _actions(snapshot: Snapshot) -> list[Row]:
 def _target_name(row: Row) -> str:
     if row.get("metric") == Metric.CUSTOM:
         return _text(row.get("name"))
-    return _label(Metric, row.get("metric"))
+    return choice_label(Metric, row.get("metric"))
 
 
 def _year_value(index: int) -> Callable[[Row], str]:
@@ -188,7 +192,7 @@ def section_specs(years: list[int]) -> tuple[SectionSpec, ...]:
                 ),
                 FieldSpec(
                     gettext_lazy("Portfolio quadrant"),
-                    lambda s: _label(Quadrant, (s.get("portfolio") or {}).get("quadrant")),
+                    lambda s: choice_label(Quadrant, (s.get("portfolio") or {}).get("quadrant")),
                 ),
                 FieldSpec(
                     _plan_label("language"),
@@ -239,7 +243,9 @@ def section_specs(years: list[int]) -> tuple[SectionSpec, ...]:
                 Column(gettext_lazy("Measured by"), lambda r: _text(r.get("measure"))),
                 Column(gettext_lazy("Target year"), lambda r: _text(r.get("target_year"))),
                 Column(gettext_lazy("KPI it moves"), lambda r: _text(r.get("target"))),
-                Column(gettext_lazy("Status"), lambda r: _label(ObjectiveStatus, r.get("status"))),
+                Column(
+                    gettext_lazy("Status"), lambda r: choice_label(ObjectiveStatus, r.get("status"))
+                ),
             ),
             rows=lambda s: s.get("objectives", []),
             identity=lambda r: r.get("title"),
@@ -252,8 +258,12 @@ def section_specs(years: list[int]) -> tuple[SectionSpec, ...]:
                 Column(gettext_lazy("Action"), lambda r: _text(r.get("title"))),
                 Column(gettext_lazy("Owner"), lambda r: _text(r.get("owner"))),
                 Column(gettext_lazy("Due"), lambda r: _date(r.get("due_date")), nowrap=True),
-                Column(gettext_lazy("Status"), lambda r: _label(ActionStatus, r.get("status"))),
-                Column(gettext_lazy("Phase"), lambda r: _label(RelationshipPhase, r.get("phase"))),
+                Column(
+                    gettext_lazy("Status"), lambda r: choice_label(ActionStatus, r.get("status"))
+                ),
+                Column(
+                    gettext_lazy("Phase"), lambda r: choice_label(RelationshipPhase, r.get("phase"))
+                ),
                 Column(
                     gettext_lazy("Contacts involved"),
                     lambda r: ", ".join(r.get("contacts") or []),
@@ -267,8 +277,10 @@ def section_specs(years: list[int]) -> tuple[SectionSpec, ...]:
             gettext_lazy("Risks"),
             columns=(
                 Column(gettext_lazy("Risk"), lambda r: _text(r.get("description"))),
-                Column(gettext_lazy("Likelihood"), lambda r: _label(Level, r.get("likelihood"))),
-                Column(gettext_lazy("Impact"), lambda r: _label(Level, r.get("impact"))),
+                Column(
+                    gettext_lazy("Likelihood"), lambda r: choice_label(Level, r.get("likelihood"))
+                ),
+                Column(gettext_lazy("Impact"), lambda r: choice_label(Level, r.get("impact"))),
                 Column(
                     gettext_lazy("Mitigation"), lambda r: _text(r.get("mitigation")), markdown=True
                 ),
@@ -281,11 +293,14 @@ def section_specs(years: list[int]) -> tuple[SectionSpec, ...]:
             gettext_lazy("Resources needed"),
             columns=(
                 Column(
-                    gettext_lazy("Department"), lambda r: _label(Department, r.get("department"))
+                    gettext_lazy("Department"),
+                    lambda r: choice_label(Department, r.get("department")),
                 ),
                 Column(gettext_lazy("What is needed"), lambda r: _text(r.get("description"))),
                 Column(gettext_lazy("Person asked"), lambda r: _text(r.get("requested_from"))),
-                Column(gettext_lazy("Status"), lambda r: _label(ResourceStatus, r.get("status"))),
+                Column(
+                    gettext_lazy("Status"), lambda r: choice_label(ResourceStatus, r.get("status"))
+                ),
             ),
             rows=lambda s: s.get("resources", []),
             identity=lambda r: (r.get("department"), r.get("description")),
@@ -298,9 +313,13 @@ def section_specs(years: list[int]) -> tuple[SectionSpec, ...]:
                 Column(gettext_lazy("Position"), lambda r: _text(r.get("position"))),
                 Column(
                     gettext_lazy("Buying-center roles"),
-                    lambda r: ", ".join(_label(BuyingRole, role) for role in r.get("roles") or []),
+                    lambda r: ", ".join(
+                        choice_label(BuyingRole, role) for role in r.get("roles") or []
+                    ),
                 ),
-                Column(gettext_lazy("Influence"), lambda r: _label(Influence, r.get("influence"))),
+                Column(
+                    gettext_lazy("Influence"), lambda r: choice_label(Influence, r.get("influence"))
+                ),
                 Column(
                     gettext_lazy("Relationship today (1–5)"),
                     lambda r: _strength(r.get("strength")),

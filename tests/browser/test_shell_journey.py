@@ -21,11 +21,18 @@ from tests.factories import (
 pytestmark = pytest.mark.browser
 
 NAVIGATION = {
-    Role.SALES_LEADERSHIP: ["Übersicht", "Accounts", "Key Accounts", "Aufträge"],
-    Role.KEY_ACCOUNT_MANAGER: ["Übersicht", "Accounts", "Key Accounts", "Aufträge"],
-    Role.FINANCE: ["Übersicht", "Accounts", "Key Accounts", "Aufträge"],
-    Role.VIEWER: ["Übersicht", "Accounts", "Key Accounts", "Aufträge"],
-    Role.ADMINISTRATOR: ["Übersicht", "Accounts", "Key Accounts", "Aufträge", "Administration"],
+    Role.SALES_LEADERSHIP: ["Übersicht", "Accounts", "Key Accounts", "Pläne", "Aufträge"],
+    Role.KEY_ACCOUNT_MANAGER: ["Übersicht", "Accounts", "Key Accounts", "Pläne", "Aufträge"],
+    Role.FINANCE: ["Übersicht", "Accounts", "Key Accounts", "Pläne", "Aufträge"],
+    Role.VIEWER: ["Übersicht", "Accounts", "Key Accounts", "Pläne", "Aufträge"],
+    Role.ADMINISTRATOR: [
+        "Übersicht",
+        "Accounts",
+        "Key Accounts",
+        "Pläne",
+        "Aufträge",
+        "Administration",
+    ],
 }
 
 
