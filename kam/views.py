@@ -16,6 +16,7 @@ from accounts import selectors as account_selectors
 from kam import access, selectors, services
 from kam.models import Job
 from kam.roles import Role
+from plans import selectors as plan_selectors
 
 
 class HomeView(TemplateView):
@@ -28,6 +29,7 @@ class HomeView(TemplateView):
             user_roles=sorted(user.roles, key=list(Role).index),
             my_accounts=my_accounts[:20],
             my_account_count=my_accounts.count(),
+            plan_work=plan_selectors.plan_work(user=user),
             **kwargs,
         )
 

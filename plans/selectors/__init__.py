@@ -6,6 +6,7 @@ from plans.selectors.lists import (
     overdue_count,
     plan_filterset,
     plan_list_rows,
+    plan_work,
 )
 from plans.selectors.plans import (
     PlanPage,
@@ -44,6 +45,7 @@ __all__ = [
     "plan_page",
     "plan_snapshot",
     "plan_snapshot_at",
+    "plan_work",
     "plans_for",
     "print_context",
     "printout_managers",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import (
@@ -30,7 +31,7 @@ from accounts.models import AccountTeamMember, TeamRole
 from kam import access
 from kam.models import User
 from plans.filters import ActionFilterSet, PlanFilterSet
-from plans.models import OPEN_ACTION_STATUSES, Action, Plan, PlanVersion, Review
+from plans.models import OPEN_ACTION_STATUSES, Action, Plan, PlanStatus, PlanVersion, Review
 from plans.selectors.plans import plans_for
 
 # What the plan list reads of each plan and its account.
@@ -213,3 +214,27 @@ def action_filterset(
 def overdue_count(actions: QuerySet[Action]) -> int:
     """How many of ``actions`` (from :func:`action_filterset`) are overdue."""
     return actions.filter(is_overdue=True).order_by().count()
+
+
+@dataclass(frozen=True)
+class PlanWork:
+    """What waits for the user in the plans, for the start page."""
+
+    open_actions: int
+    overdue_actions: int
+    awaiting_approval: int | None  # None: the user does not approve plans
+
+
+def plan_work(*, user: User, today: date | None = None) -> PlanWork:
+    """Counts of the user's open and overdue actions (as "my actions" lists them) and, for
+    leadership, of the plans waiting for approval. Two queries at most."""
+    actions = action_filterset(user=user, data=None, today=today).qs.order_by()
+    counts = actions.aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(is_overdue=True)))
+    awaiting = (
+        Plan.objects.filter(status=PlanStatus.SUBMITTED).count()
+        if access.may_approve_plans(user)
+        else None
+    )
+    return PlanWork(
+        open_actions=counts["open"], overdue_actions=counts["overdue"], awaiting_approval=awaiting
+    )
