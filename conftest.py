@@ -70,6 +70,18 @@ def eager_jobs(transactional_db):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request by a user with a saved language
+    activates it for the thread (kam.middleware), which would otherwise leak into the next test."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache: the account list caches its choices and counts,
     and a rolled-back test's rows must not be counted by the next one."""

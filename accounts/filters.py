@@ -170,7 +170,7 @@ def with_kam_name(queryset: QuerySet[Account]) -> QuerySet[Account]:
     )
 
 
-def _kam_choices() -> Choices:
+def kam_choices() -> Choices:
     """Users who manage at least one account (an index lookup per user, not a team scan)."""
     managers = User.objects.filter(
         Exists(
@@ -284,7 +284,7 @@ class AccountFilterSet(django_filters.FilterSet):
         # Django reads model choices through a server-side cursor, three round trips each.
         for name, build in (
             ("tier", _tier_choices),
-            ("kam", _kam_choices),
+            ("kam", kam_choices),
             ("parent", _group_choices),
         ):
             choices = cached_choices(name, build, value=self.data.get(name))

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import views
+from kpis.views.account import AccountKpiView
 from plans.views.page import AccountPlanView
 from selection.views.account import AccountSelectionView
 
@@ -31,12 +32,12 @@ urlpatterns = [
     path("<int:pk>/history/", views.AccountHistoryView.as_view(), name="account-history"),
     path("<int:pk>/selection/", AccountSelectionView.as_view(), name="account-selection"),
     path("<int:pk>/plan/", AccountPlanView.as_view(), name="account-plan"),
-    # Tabs that later parts of the programme fill.
-    *(
-        path(
-            f"<int:pk>/{tab}/", views.AccountPlaceholderView.as_view(tab=tab), name=f"account-{tab}"
-        )
-        for tab in ("kpis", "escalations")
+    path("<int:pk>/kpis/", AccountKpiView.as_view(), name="account-kpis"),
+    # A tab that a later part of the programme fills.
+    path(
+        "<int:pk>/escalations/",
+        views.AccountPlaceholderView.as_view(tab="escalations"),
+        name="account-escalations",
     ),
     path("<int:pk>/contacts/new/", views.ContactFormView.as_view(), name="contact-create"),
     path("contacts/<int:contact_pk>/edit/", views.ContactFormView.as_view(), name="contact-edit"),

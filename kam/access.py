@@ -9,7 +9,10 @@ Rules (see shared/DOMAIN.md):
 - the key-account selection (criteria, runs, approval) is sales leadership's: the read-all
   roles read it, a key account manager sees the outcome on their own accounts;
 - key account plans follow their account (the team edits, the read-all roles read); only sales
-  leadership approves them or prints the annual set; the account's mentors record reviews.
+  leadership approves them or prints the annual set; the account's mentors record reviews;
+- annual figures follow their account too, but a closed year changes only by an
+  administrator's correction; imports, the annual refresh and the programme dashboard are
+  sales leadership's (the read-all roles read the dashboard and the imports' records).
 
 Outside the scope answers 404 (the object's existence is not revealed); inside the scope but
 read-only answers 403.
@@ -134,6 +137,26 @@ def may_review_plan(user: User, account: Account) -> bool:
 def may_print_annual_plans(user: User) -> bool:
     """Build the annual printout of all approved plans: sales leadership."""
     return edits_all_accounts(user)
+
+
+def may_read_programme(user: User) -> bool:
+    """The programme dashboard, import records and refreshes: the read-all roles."""
+    return reads_all_accounts(user)
+
+
+def may_import_figures(user: User) -> bool:
+    """Upload, map and confirm imports of annual figures: sales leadership."""
+    return edits_all_accounts(user)
+
+
+def may_run_refresh(user: User) -> bool:
+    """Start the annual refresh: sales leadership."""
+    return edits_all_accounts(user)
+
+
+def may_correct_closed_year(user: User) -> bool:
+    """Change the figures of a closed year (with a reason): administrators."""
+    return user.is_authenticated and user.has_role(Role.ADMINISTRATOR)
 
 
 def scope_jobs(user: User, queryset: QuerySet[Job]) -> QuerySet[Job]:

@@ -53,6 +53,8 @@ class Job(models.Model):
         SELECTION_RUN = "selection_run", _("Key-account selection run")
         PLAN_PDF = "plan_pdf", _("Key account plan printout")
         PLAN_PRINTOUT = "plan_printout", _("Annual printout of key account plans")
+        FIGURE_IMPORT = "figure_import", _("Import of annual figures")
+        ANNUAL_REFRESH = "annual_refresh", _("Annual refresh")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -55,6 +55,13 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         _("Three-year key account plans, their reviews and your open actions."),
     ),
     NavItem(
+        _("KPIs"),
+        "kpis:dashboard",
+        "kpis:",
+        access.may_read_programme,
+        _("The programme's figures and KPIs, imports and the annual refresh."),
+    ),
+    NavItem(
         _("Jobs"),
         "kam:job-list",
         "kam:job",

@@ -30,6 +30,8 @@ JOB_TASKS: dict[str, str] = {
     Job.Kind.SELECTION_RUN: "selection.tasks.selection_run_compute",
     Job.Kind.PLAN_PDF: "plans.tasks.plan_export_pdf",
     Job.Kind.PLAN_PRINTOUT: "plans.tasks.plan_printout_start",
+    Job.Kind.FIGURE_IMPORT: "kpis.tasks.import_batch_apply",
+    Job.Kind.ANNUAL_REFRESH: "kpis.tasks.annual_refresh_run",
 }
 
 ProgressReporter = Callable[[int, str], None]

@@ -23,5 +23,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("selection/", include("selection.urls")),
     path("plans/", include("plans.urls")),
+    path("kpis/", include("kpis.urls")),
     path("admin/", admin.site.urls),
 ]

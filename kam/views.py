@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -12,24 +13,27 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.i18n import set_language
 
-from accounts import selectors as account_selectors
 from kam import access, selectors, services
 from kam.models import Job
 from kam.roles import Role
+from kpis.selectors import home as kpi_selectors
 from plans import selectors as plan_selectors
 
 
 class HomeView(TemplateView):
+    """The start page: the user's areas and today's work on their accounts, with each
+    account's KPIs against plan (see kpis.selectors.home.my_work)."""
+
     template_name = "kam/home.html"
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        my_accounts = account_selectors.accounts_of_user(user=user)
+        today = timezone.localdate()
         return super().get_context_data(
             user_roles=sorted(user.roles, key=list(Role).index),
-            my_accounts=my_accounts[:20],
-            my_account_count=my_accounts.count(),
             plan_work=plan_selectors.plan_work(user=user),
+            work=kpi_selectors.my_work(user=user, today=today),
+            today=today,
             **kwargs,
         )
 

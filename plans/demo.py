@@ -97,11 +97,14 @@ def _write(plan: Plan, kam: User, index: int, today: datetime.date) -> Plan:
     )
     base = potential["revenue"] or Decimal(800_000 + 50_000 * index)
     margin = potential["margin"] or base / 5
-    growth = (Decimal("1.00"), Decimal("1.12"), Decimal("1.25"))
+    # The plan aims at a growing share of the potential, starting from today's (as the
+    # annual figures of kpis.demo do), not at the whole potential.
+    share = Decimal(account.share_of_wallet or 20)
+    growth = (Decimal("1.10"), Decimal("1.20"), Decimal("1.30"))
     figures = {
-        "revenue": [round(base / 3 * g, -3) for g in growth],
-        "contribution_margin": [round(margin / 3 * g, -3) for g in growth],
-        "share_of_wallet": [Decimal(25), Decimal(30), Decimal(35)],
+        "revenue": [round(base / 3 * share / 100 * g, -3) for g in growth],
+        "contribution_margin": [round(margin / 3 * share / 100 * g, -3) for g in growth],
+        "share_of_wallet": [round(share * g) for g in growth],
     }
     targets = {t.metric: t for t in plan.targets.all()}
     for metric, values in figures.items():

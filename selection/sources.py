@@ -18,6 +18,7 @@ import numpy as np
 from django.db import connection, connections, transaction
 from django.db.models import FloatField, IntegerField, QuerySet, Sum
 from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -50,6 +51,10 @@ BUILTIN_SOURCES: tuple[Source, ...] = (
     Source("countries_of_operation", _("Countries of operation"), ""),
     Source("buying_center_size", _("People in the buying center"), ""),
     Source("relationship_coverage", _("Buying-center coverage by relationships"), "%"),
+    Source("revenue_last_year", _("Revenue last year (annual figures)"), "€"),
+    Source("margin_last_year", _("Contribution margin last year (annual figures)"), "€"),
+    Source("revenue_growth", _("Revenue growth last year"), "%"),
+    Source("revenue_attainment", _("Revenue target attainment last year"), "%"),
 )
 BUILTIN_KEYS = frozenset(source.key for source in BUILTIN_SOURCES)
 
@@ -239,8 +244,36 @@ class SourceValues:
             "countries_of_operation": self._countries,
             "buying_center_size": self._buying_center_size,
             "relationship_coverage": self._relationship_coverage,
+            "revenue_last_year": lambda: self._last_year["revenue"],
+            "margin_last_year": lambda: self._last_year["margin"],
+            "revenue_growth": lambda: self._last_year["growth"],
+            "revenue_attainment": lambda: self._last_year["attainment"],
         }
         return readers[key]()
+
+    @cached_property
+    def _last_year(self) -> dict[str, np.ndarray]:
+        """The KPI figures of the year before the current one (what the annual refresh has
+        just closed): revenue, contribution margin, growth and target attainment (%)."""
+        from kpis.models import AccountKpi
+
+        rows = _rows(
+            self._in_segment(AccountKpi.objects.filter(year=timezone.localdate().year - 1))
+            .order_by()
+            .values_list(
+                "account_id",
+                _as_float("revenue"),
+                _as_float("contribution_margin"),
+                _as_float("revenue_prior"),
+                _as_float("revenue_target"),
+            )
+        )
+        data = _matrix(rows, 5)
+        revenue, margin, prior, target = (self._scatter(data[:, [0, i]]) for i in range(1, 5))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = np.where(prior > 0, (revenue - prior) / prior * 100, np.nan)
+            attainment = np.where(target > 0, revenue / target * 100, np.nan)
+        return {"revenue": revenue, "margin": margin, "growth": growth, "attainment": attainment}
 
     def _competitor_share(self) -> np.ndarray:
         return self._scatter(

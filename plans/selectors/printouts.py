@@ -391,6 +391,7 @@ def print_context(snapshot: dict[str, Any]) -> dict[str, Any]:
         "objectives": [
             {
                 **objective,
+                "target": choice_label(Metric, objective["target"]),
                 "status_label": choice_label(ObjectiveStatus, objective["status"]),
                 "actions": [
                     {

@@ -242,7 +242,9 @@ def section_specs(years: list[int]) -> tuple[SectionSpec, ...]:
                 Column(gettext_lazy("Objective"), lambda r: _text(r.get("title"))),
                 Column(gettext_lazy("Measured by"), lambda r: _text(r.get("measure"))),
                 Column(gettext_lazy("Target year"), lambda r: _text(r.get("target_year"))),
-                Column(gettext_lazy("KPI it moves"), lambda r: _text(r.get("target"))),
+                Column(
+                    gettext_lazy("KPI it moves"), lambda r: choice_label(Metric, r.get("target"))
+                ),
                 Column(
                     gettext_lazy("Status"), lambda r: choice_label(ObjectiveStatus, r.get("status"))
                 ),

@@ -15,7 +15,8 @@ from django.db.models import Prefetch
 
 from accounts.models import TeamRole
 from accounts.selectors import buying_center
-from plans.models import Action, Plan
+from kpis.models import AccountKpi
+from plans.models import Action, Metric, Plan
 
 SCHEMA = 1
 
@@ -41,11 +42,35 @@ def _name(user) -> str:
 
 
 def plan_actuals(plan: Plan) -> dict[str, list[str | None]]:
-    """Actual values per target metric and plan year, where annual data exists.
+    """Actual values per target metric and plan year, None where no actual is recorded.
 
-    Annual actuals arrive with the KPI app; until an account has them every actual is None.
+    Revenue, contribution margin and volume come from the account's KPI rows (the annual
+    figures' totals), the share of wallet is revenue ÷ the year's potential × 100; own KPIs
+    have no actuals. Decimals as text, as the snapshot stores them. One query.
     """
-    return {}
+    rows = {
+        row["year"]: row
+        for row in AccountKpi.objects.filter(account_id=plan.account_id, year__in=plan.years)
+        .order_by()
+        .values("year", "revenue", "contribution_margin", "volume", "potential_revenue")
+    }
+
+    def share_of_wallet(row: dict[str, Any]) -> Decimal | None:
+        revenue, potential = row.get("revenue"), row.get("potential_revenue")
+        if revenue is None or not potential or potential <= 0:
+            return None
+        return (revenue * 100 / potential).quantize(Decimal("0.01"))
+
+    columns = {
+        Metric.REVENUE: lambda row: row.get("revenue"),
+        Metric.CONTRIBUTION_MARGIN: lambda row: row.get("contribution_margin"),
+        Metric.VOLUME: lambda row: row.get("volume"),
+        Metric.SHARE_OF_WALLET: share_of_wallet,
+    }
+    return {
+        metric.value: [_plain(read(rows.get(year, {}))) for year in plan.years]
+        for metric, read in columns.items()
+    }
 
 
 def plan_snapshot(plan: Plan, *, approval: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -118,7 +143,15 @@ def plan_snapshot(plan: Plan, *, approval: dict[str, Any] | None = None) -> dict
                 "title": o.title,
                 "measure": o.measure,
                 "target_year": o.target_year,
-                "target": o.target.name if o.target else "",
+                # The metric's code (its label follows the reader's language), or an own
+                # KPI's name.
+                "target": (
+                    ""
+                    if o.target is None
+                    else o.target.custom_name
+                    if o.target.metric == Metric.CUSTOM
+                    else o.target.metric
+                ),
                 "status": o.status,
                 "actions": [
                     {

@@ -171,6 +171,14 @@ def _check_item(plan: Plan, item: PlanItem, values: dict[str, Any]) -> None:
         raise ValidationError(errors)
 
 
+def targets_changed(plan: Plan) -> None:
+    """Once committed, rebuild the account's KPI rows: the plan is where its targets live."""
+    from kpis.tasks import kpis_recompute
+
+    account_id = plan.account_id
+    transaction.on_commit(lambda: kpis_recompute.delay([account_id]))
+
+
 def _save_item(item: PlanItem, values: dict[str, Any], *, bump: bool) -> PlanItem:
     contacts = values.pop("contacts", None)
     for name, value in values.items():
@@ -187,6 +195,8 @@ def _save_item(item: PlanItem, values: dict[str, Any], *, bump: bool) -> PlanIte
         ) from exc
     if contacts is not None:
         item.contacts.set(contacts)
+    if isinstance(item, Target):
+        targets_changed(item.plan)
     return item
 
 
@@ -222,6 +232,8 @@ def item_delete(*, item: PlanItem, revision: int, user: User) -> None:
         current = lock_at(model, item.pk, revision, counter_field="revision")
         _open_for_editing(locked_plan, user)
         current.delete()
+        if isinstance(current, Target):
+            targets_changed(locked_plan)
 
 
 def item_move(*, item: PlanItem, direction: int, user: User) -> None:

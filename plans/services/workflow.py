@@ -42,6 +42,7 @@ from plans.models import (
     Target,
 )
 from plans.selectors.snapshot import plan_snapshot
+from plans.services.editing import targets_changed
 
 
 def _transition(plan: Plan, *, source: tuple[str, ...], target: str) -> Plan:
@@ -188,6 +189,7 @@ def plan_roll_forward(*, plan: Plan, user: User | None = None) -> Plan:
         with transaction.atomic():
             new = Plan.objects.create(account_id=plan.account_id, start_year=next_year, **texts)
             _carry_items(plan, new)
+            targets_changed(new)
             PlanEvent.objects.create(
                 plan=new,
                 kind=PlanEventKind.ROLLED_FORWARD,

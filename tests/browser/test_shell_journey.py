@@ -20,19 +20,13 @@ from tests.factories import (
 
 pytestmark = pytest.mark.browser
 
+PROGRAMME = ["Übersicht", "Accounts", "Key Accounts", "Pläne", "Kennzahlen", "Aufträge"]
 NAVIGATION = {
-    Role.SALES_LEADERSHIP: ["Übersicht", "Accounts", "Key Accounts", "Pläne", "Aufträge"],
+    Role.SALES_LEADERSHIP: PROGRAMME,
     Role.KEY_ACCOUNT_MANAGER: ["Übersicht", "Accounts", "Key Accounts", "Pläne", "Aufträge"],
-    Role.FINANCE: ["Übersicht", "Accounts", "Key Accounts", "Pläne", "Aufträge"],
-    Role.VIEWER: ["Übersicht", "Accounts", "Key Accounts", "Pläne", "Aufträge"],
-    Role.ADMINISTRATOR: [
-        "Übersicht",
-        "Accounts",
-        "Key Accounts",
-        "Pläne",
-        "Aufträge",
-        "Administration",
-    ],
+    Role.FINANCE: PROGRAMME,
+    Role.VIEWER: PROGRAMME,
+    Role.ADMINISTRATOR: [*PROGRAMME, "Administration"],
 }
 
 

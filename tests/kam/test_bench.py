@@ -36,7 +36,15 @@ def test_bench_times_every_page_against_a_baseline(db, tmp_path, settings) -> No
     path = tmp_path / "bench.json"
     out = io.StringIO()
 
-    call_command("bench", repeat=2, json_path=str(path), pdf_plans=2, pdf_repeat=1, stdout=out)
+    call_command(
+        "bench",
+        repeat=2,
+        json_path=str(path),
+        pdf_plans=2,
+        pdf_repeat=1,
+        import_rows=40,
+        stdout=out,
+    )
 
     report = json.loads(path.read_text())
     assert report["accounts"] == 50
@@ -53,6 +61,10 @@ def test_bench_times_every_page_against_a_baseline(db, tmp_path, settings) -> No
     assert pdf["printout"]["pages"] > pdf["plan"]["pages"]
     assert 0 <= pdf["printout"]["assemble_s"] <= pdf["printout"]["total_s"]
     assert "annual printout of 2 plans" in out.getvalue()
+    imported = report["import"]
+    assert (imported["rows"], imported["figures"]) == (40, 200)
+    assert 0 < imported["preview_s"] <= imported["total_s"]
+    assert "import     40 rows (200 figures" in out.getvalue()
     assert set(report["sections"]) == set(SECTIONS)
     for section, pages in SECTIONS.items():
         assert [row["name"] for row in report["sections"][section]] == [p.name for p in pages]

@@ -5,16 +5,23 @@ factories (``T…``). Running again skips the numbers that exist, so ``--account
 sure the first N synthetic accounts exist"; raise N to add more. Work goes in chunks of
 ``--batch-size`` accounts, each chunk one transaction of a few bulk inserts and no per-row
 queries, so an interrupted run leaves only complete accounts behind.
+
+Synthetic accounts without annual figures then get three past years of them (revenue,
+contribution margin and volume, and for a fifth of them a few product groups with targets),
+each key account a plan over those years with revenue and margin targets, and their KPI rows
+are recomputed; again in chunks, so a second run adds figures only where they are missing.
 """
 
 import datetime
 import random
 import time
+from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.demo import NAME_SUFFIXES
@@ -39,6 +46,9 @@ from accounts.models import (
 from kam.bulk import BulkWriter
 from kam.models import User
 from kam.roles import Role
+from kpis.models import AccountKpi, AnnualFigure
+from kpis.services import kpis_recompute
+from plans.models import Metric, Plan, Target
 from selection.demo import demo_attributes
 from selection.models import AccountAttributeValue
 
@@ -134,6 +144,14 @@ CONTACT_COLUMNS = (
     "account_id", "first_name", "last_name", "position", "department", "reports_to_id",
     "influence", "attitude", "mode", "last_contact_date", "has_left",
 )  # fmt: skip
+FIGURE_YEARS = 3
+PRODUCT_GROUPS = ("Antriebe", "Ersatzteile", "Service", "Steuerungen")
+PRODUCT_GROUP_SHARE = 0.2
+FIGURE_COLUMNS = (
+    "account_id", "year", "measure", "product_group", "region", "actual", "target",
+)  # fmt: skip
+TARGET_COLUMNS = ("plan_id", "metric", "position", "year_1", "year_2", "year_3")
+FIGURE_MODELS = (AnnualFigure, Plan, Target, AccountKpi)
 BULK_MODELS = (
     Account,
     AccountTeamMember,
@@ -144,6 +162,10 @@ BULK_MODELS = (
     PotentialYear,
     AccountAttributeValue,
 )
+
+
+def _money(value: float) -> Decimal:
+    return Decimal(f"{value:.2f}")
 
 
 def erp_number(number: int) -> str:
@@ -162,6 +184,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="Seed of the generator.")
         parser.add_argument(
             "--batch-size", type=int, default=5000, help="Accounts per chunk and transaction."
+        )
+        parser.add_argument(
+            "--no-figures",
+            dest="figures",
+            action="store_false",
+            help="Leave out the annual figures, plans and KPI rows.",
         )
 
     def handle(self, *args, **options) -> None:
@@ -196,16 +224,118 @@ class Command(BaseCommand):
                 f"  {done:>9,} / {len(numbers):,} accounts  {elapsed:7.1f} s  "
                 f"({done / elapsed:,.0f} accounts/s)"
             )
-        if numbers and connection.vendor == "postgresql":
+        with_figures = (
+            self._figures(writer, batch_size, seed, today, started) if options["figures"] else 0
+        )
+        if (numbers or with_figures) and connection.vendor == "postgresql":
             # Freshly loaded tables have no planner statistics until autovacuum comes by;
             # queries (and benchmarks) run right after would get bad plans.
-            tables = [model._meta.db_table for model in BULK_MODELS]
+            tables = [model._meta.db_table for model in (*BULK_MODELS, *FIGURE_MODELS)]
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {', '.join(map(connection.ops.quote_name, tables))}")
         elapsed = time.perf_counter() - started
         summary = ", ".join(f"{count:,} {what}" for what, count in writer.created.items() if count)
         self.stdout.write(self.style.SUCCESS(f"Created {summary or 'nothing'} in {elapsed:.1f} s."))
         self.stdout.write(f"Accounts in the database: {Account.objects.count():,}.")
+
+    def _figures(
+        self, writer: BulkWriter, batch_size: int, seed: int, today: datetime.date, started: float
+    ) -> int:
+        """Annual figures and plans with targets, chunk by chunk, for the synthetic accounts
+        that have no figures yet, then the KPI rows; returns how many accounts got figures.
+
+        The KPI rows are recomputed once at the end, after fresh planner statistics (per chunk
+        the recompute slowed down with every chunk), and again on a later run if one was
+        interrupted before it.
+        """
+        synthetic = Account.objects.filter(erp_number__startswith=PREFIX)
+        accounts = list(
+            synthetic.exclude(Exists(AnnualFigure.objects.filter(account=OuterRef("pk"))))
+            .order_by("pk")
+            .values_list("pk", "erp_number", "tier")
+        )
+        if accounts:
+            self.stdout.write(
+                f"{len(accounts):,} synthetic accounts without annual figures: "
+                f"{FIGURE_YEARS} years of figures, plans of key accounts, KPI rows."
+            )
+        for start in range(0, len(accounts), batch_size):
+            chunk = accounts[start : start + batch_size]
+            with transaction.atomic():
+                self._figure_chunk(writer, chunk, seed, today)
+            done, elapsed = start + len(chunk), time.perf_counter() - started
+            self.stdout.write(f"  {done:>9,} / {len(accounts):,} accounts  {elapsed:7.1f} s")
+        unrecomputed = synthetic.filter(
+            Exists(AnnualFigure.objects.filter(account=OuterRef("pk"))),
+            ~Exists(AccountKpi.objects.filter(account=OuterRef("pk"))),
+        )
+        if accounts or unrecomputed.exists():
+            if connection.vendor == "postgresql":
+                tables = [model._meta.db_table for model in FIGURE_MODELS]
+                with connection.cursor() as cursor:
+                    cursor.execute(f"ANALYZE {', '.join(map(connection.ops.quote_name, tables))}")
+            kpis_recompute()
+            self.stdout.write(f"  KPI rows recomputed  {time.perf_counter() - started:7.1f} s")
+        return len(accounts)
+
+    @staticmethod
+    def _figure_chunk(
+        writer: BulkWriter, accounts: list[tuple[int, str, str]], seed: int, today: datetime.date
+    ) -> None:
+        """Revenue, contribution margin and volume of the last three years per account, a few
+        product groups (with targets) for some, and for key accounts a draft plan over those
+        years whose revenue and margin targets are near the actuals."""
+        first_year = today.year - FIGURE_YEARS
+        years = range(first_year, today.year)
+        planned = set(
+            Plan.objects.filter(
+                account_id__in=[pk for pk, _number, _tier in accounts], start_year=first_year
+            ).values_list("account_id", flat=True)
+        )
+        figures, plans, plan_values = [], [], []
+        for account_id, number, tier in accounts:
+            rng = random.Random(f"seed-bulk:figures:{seed}:{number}")  # noqa: S311
+            revenue = rng.lognormvariate(12.5, 1.1)
+            margin_rate = rng.uniform(0.08, 0.35)
+            price = rng.uniform(20, 200)
+            groups = (
+                rng.sample(PRODUCT_GROUPS, rng.randint(2, 3))
+                if rng.random() < PRODUCT_GROUP_SHARE
+                else []
+            )
+            revenues, margins = [], []
+            for year in years:
+                revenue *= 1 + rng.uniform(-0.12, 0.2)
+                margin = revenue * margin_rate * rng.uniform(0.85, 1.15)
+                revenues.append(revenue)
+                margins.append(margin)
+                figures += [
+                    (account_id, year, "revenue", "", "", _money(revenue), None),
+                    (account_id, year, "contribution_margin", "", "", _money(margin), None),
+                    (account_id, year, "volume", "", "", _money(round(revenue / price)), None),
+                ]
+                shares = [rng.uniform(0.5, 1.5) for _group in groups]
+                for group, share in zip(groups, shares, strict=True):
+                    actual = revenue * share / sum(shares)
+                    target = actual * rng.uniform(0.85, 1.2)
+                    figures.append(
+                        (account_id, year, "revenue", group, "", _money(actual), _money(target))
+                    )
+            if tier and account_id not in planned:
+                plans.append((account_id, first_year))
+                plan_values.append(
+                    [
+                        [_money(v * rng.uniform(0.9, 1.15)) for v in revenues],
+                        [_money(v * rng.uniform(0.9, 1.15)) for v in margins],
+                    ]
+                )
+        writer.insert(AnnualFigure, FIGURE_COLUMNS, figures, ids=False)
+        plan_ids = writer.insert(Plan, ("account_id", "start_year"), plans)
+        targets = []
+        for plan_id, (revenue_targets, margin_targets) in zip(plan_ids, plan_values, strict=True):
+            targets.append((plan_id, Metric.REVENUE.value, 0, *revenue_targets))
+            targets.append((plan_id, Metric.CONTRIBUTION_MARGIN.value, 1, *margin_targets))
+        writer.insert(Target, TARGET_COLUMNS, targets, ids=False)
 
     def _user_pool(self) -> list[int]:
         """The ids of the synthetic team members, creating the missing ones (they cannot log in)."""

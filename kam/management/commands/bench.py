@@ -4,8 +4,8 @@ Meant for a database filled by ``seed_bulk``. Per page: median and p95 over ``--
 (after warm-ups), the number of SQL queries, and the ratio to a baseline that fetches the same
 rows with one raw query and renders them with a bare template. Pages are grouped in
 ``SECTIONS``; a later feature adds its pages there (and any value its URLs need to
-``bench_context``). The ``selection`` and ``pdf`` sections time background work instead
-(``selection/benchmark.py``, ``plans/benchmark.py``).
+``bench_context``). The ``selection``, ``pdf`` and ``import`` sections time background work
+instead (``selection/benchmark.py``, ``plans/benchmark.py``, ``kpis/benchmark.py``).
 """
 
 import functools
@@ -31,6 +31,8 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from accounts.models import Account, AccountTeamMember, Contact, TeamRole
 from kam.models import User
 from kam.roles import Role
+from kpis.benchmark import measure_dashboard, measure_import
+from kpis.models import AccountKpi, AnnualFigure
 from plans.benchmark import measure_pdf
 from selection.benchmark import measure_selection
 
@@ -147,12 +149,45 @@ SECTIONS: dict[str, list[Page]] = {
         Page("account detail", "/accounts/{account_pk}/", account_with_contacts),
         Page("buying center", "/accounts/{account_pk}/buying-center/", account_with_contacts),
     ],
+    "dashboard": [
+        Page("programme", "/kpis/", measure_dashboard(where="WHERE a.tier <> ''")),
+        Page("programme: all accts", "/kpis/?tier=all", measure_dashboard()),
+        Page(
+            "programme: Gold+south",
+            "/kpis/?tier=Gold&region=south",
+            measure_dashboard(
+                where="WHERE a.tier = %s AND a.region = %s", params=("Gold", "south")
+            ),
+        ),
+        Page(
+            "programme: one KAM",
+            "/kpis/?kam={kam_pk}",
+            measure_dashboard(
+                where="WHERE a.tier <> '' AND EXISTS (SELECT 1 FROM {team} t "
+                "WHERE t.account_id = a.id AND t.role = 'key_account_manager' AND t.user_id = %s)",
+                params=("{kam_pk}",),
+            ),
+        ),
+        Page(
+            "programme: prod. group",
+            "/kpis/?product_group={product_group_url}",
+            measure_dashboard(where="WHERE a.tier <> ''", source="product_group"),
+        ),
+        Page("programme: page 50", "/kpis/?page=50", measure_dashboard(where="WHERE a.tier <> ''")),
+        Page("account KPIs", "/accounts/{account_pk}/kpis/", measure_dashboard(source="account")),
+    ],
 }
+
+
+# Sections that time background work rather than pages.
+TIMED_SECTIONS = ("selection", "pdf", "import")
 
 
 def bench_context() -> dict:
     """Values the page URLs name: the account count, the last list page, a name fragment
-    and an account from the middle of the table (with contacts, when seed_bulk made some)."""
+    and an account from the middle of the table (with contacts, when seed_bulk made some);
+    for the dashboard a key account manager, a product group and the latest year with
+    revenue."""
     count = Account.objects.count()
     with_contacts = Account.objects.filter(Exists(Contact.objects.filter(account=OuterRef("pk"))))
     candidates = with_contacts if with_contacts.exists() else Account.objects.all()
@@ -160,12 +195,29 @@ def bench_context() -> dict:
     account = candidates[candidates.count() // 2] if count else None
     words = account.name.split() if account else ["-"]
     fragment = (words[1] if len(words) > 1 else words[0])[:6]
+    manager = (
+        AccountTeamMember.objects.filter(role=TeamRole.KEY_ACCOUNT_MANAGER)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .first()
+    )
+    product_group = (
+        AnnualFigure.objects.exclude(product_group="")
+        .order_by("product_group")
+        .values_list("product_group", flat=True)
+        .first()
+    ) or "-"
+    kpi_year = AccountKpi.objects.filter(revenue__isnull=False).order_by("-year")
     return {
         "accounts": count,
         "last_page": max(1, math.ceil(count / PAGE_SIZE)),
         "fragment": fragment,
         "fragment_url": quote(fragment),
         "account_pk": account.pk if account else 0,
+        "kam_pk": manager or 0,
+        "product_group": product_group,
+        "product_group_url": quote(product_group),
+        "kpi_year": kpi_year.values_list("year", flat=True).first() or 0,
     }
 
 
@@ -199,7 +251,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--sections",
             nargs="+",
-            choices=[*SECTIONS, "selection", "pdf"],
+            choices=[*SECTIONS, *TIMED_SECTIONS],
             help="Sections to run (default all).",
         )
         parser.add_argument(
@@ -207,6 +259,12 @@ class Command(BaseCommand):
             type=int,
             default=3,
             help="Full selection runs to time (each scores and stores every account).",
+        )
+        parser.add_argument(
+            "--import-rows",
+            type=int,
+            default=100_000,
+            help="Rows (accounts) of the timed import file, five measures each.",
         )
         parser.add_argument(
             "--pdf-plans",
@@ -227,7 +285,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         repeat = max(1, options["repeat"])
-        sections = options["sections"] or [*SECTIONS, "selection", "pdf"]
+        sections = options["sections"] or [*SECTIONS, *TIMED_SECTIONS]
         context = bench_context()
         hosts = [*settings.ALLOWED_HOSTS, "testserver"]
         with override_settings(ALLOWED_HOSTS=hosts):
@@ -254,6 +312,12 @@ class Command(BaseCommand):
                 workers=max(0, options["pdf_workers"]),
             )
             self._print_pdf(pdf)
+        imported = None
+        if "import" in sections:
+            imported = measure_import(
+                user=self._leadership_user(), rows=max(1, options["import_rows"])
+            )
+            self._print_import(imported)
         report = {
             "database": connection.vendor,
             "accounts": context["accounts"],
@@ -262,6 +326,7 @@ class Command(BaseCommand):
             "sections": results,
             "selection": selection,
             "pdf": pdf,
+            "import": imported,
         }
         if options["json_path"]:
             Path(options["json_path"]).write_text(json.dumps(report, indent=2) + "\n")
@@ -325,6 +390,17 @@ class Command(BaseCommand):
             f"+ {result['knockouts']} K.O.: median {result['median_s']:.2f} s, "
             f"max {result['max_s']:.2f} s, baseline {result['baseline_s']:.2f} s, "
             f"ratio {result['ratio']} (bar {result['bar_s']:.0f} s: {verdict})"
+        )
+
+    def _print_import(self, result: dict) -> None:
+        verdict = "ok" if result["passes"] else "over the bar"
+        self.stdout.write(
+            f"import     {result['rows']:,} rows ({result['figures']:,} figures, "
+            f"{result['file_bytes'] / 1_000_000:.1f} MB German CSV): "
+            f"preview {result['preview_s']:.2f} s, write {result['apply_s']:.2f} s, "
+            f"total {result['total_s']:.2f} s "
+            f"(bar {result['bar_s']:.0f} s: {verdict}); the same file again "
+            f"{result['reimport_s']:.2f} s, nothing changed"
         )
 
     def _print_pdf(self, result: dict) -> None:

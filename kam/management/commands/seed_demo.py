@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.demo import NAME_SUFFIXES
@@ -40,6 +41,7 @@ from accounts.models import (
 )
 from kam.models import User
 from kam.roles import Role
+from kpis.demo import seed_figures
 from plans.demo import seed_plans
 from selection.demo import seed_selection
 
@@ -753,6 +755,9 @@ def _is_empty(value) -> bool:
 class Command(BaseCommand):
     help = "Load demo users and accounts for a German KAM programme (safe to run again)."
 
+    # The demo's annual refresh notifies the managers once the seed commits; their mails are
+    # not for the console (the in-app notifications are the demo).
+    @override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
     @transaction.atomic
     def handle(self, *args, **options) -> None:
         today = timezone.localdate()
@@ -770,6 +775,14 @@ class Command(BaseCommand):
         key_accounts = list(Account.objects.filter(pk__in=[a.pk for a in key_accounts]))
         created.update(
             seed_plans(key_accounts=key_accounts, leadership=users["leitung"], today=today)
+        )
+        created.update(
+            seed_figures(
+                accounts=list(Account.objects.filter(pk__in=[a.pk for a in accounts])),
+                key_accounts=key_accounts,
+                leadership=users["leitung"],
+                today=today,
+            )
         )
         self.stdout.write(
             self.style.SUCCESS(

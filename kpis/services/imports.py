@@ -1,0 +1,458 @@
+"""Imports of annual figures from ERP files: upload with a preview, the column mapping,
+confirmation, the all-or-nothing apply (a job, or directly for the annual refresh), discard.
+
+Nothing is written to the figures until an import is confirmed; the apply reads and checks the
+file again inside one transaction and writes nothing when any row is wrong. An empty cell means
+"no value in the file": it never erases a value already stored. Re-importing a file changes
+nothing (the upsert key is account, year, measure, product group and region).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kam.models import Job, User
+from kam.services import ProgressReporter, job_enqueue
+from kpis.catalogue import MEASURES
+from kpis.imports import (
+    ImportSpec,
+    NumberFormat,
+    RowError,
+    Table,
+    cell_text,
+    read_table,
+    suggest_mapping,
+)
+from kpis.models import (
+    YEAR_VALIDATORS,
+    ImportBatch,
+    ImportKind,
+    ImportSource,
+    ImportState,
+)
+from kpis.services.figure_import import FIGURES, Checked
+
+# What the report keeps of a preview; the counts stay true.
+KEEP_CHANGES = 200
+
+# Messages of the row errors, by code; rendered in the reader's language (see error_message).
+ERROR_MESSAGES = {
+    "unmapped": gettext_lazy("No column is mapped to “%(field)s”, which is required."),
+    "no_measures": gettext_lazy("No column is mapped to a figure (actual or target)."),
+    "closed_year": gettext_lazy(
+        "The year %(year)s is closed; its figures change only by an administrator's correction."
+    ),
+    "required": gettext_lazy("A value is required."),
+    "unknown_account": gettext_lazy("Unknown customer number “%(value)s”."),
+    "not_a_year": gettext_lazy("“%(value)s” is not a year between 2000 and 2100."),
+    "wrong_year": gettext_lazy("The year is %(value)s, but this import is for %(year)s."),
+    "too_long": gettext_lazy("“%(value)s” is longer than %(limit)s characters."),
+    "duplicate": gettext_lazy(
+        "Duplicate row: row %(first)s has the same customer, year, product group and region."
+    ),
+    "not_a_number": gettext_lazy("“%(value)s” is not a number (expected like %(example)s)."),
+    "negative": gettext_lazy("%(value)s is negative; %(measure)s cannot be negative."),
+    "below_minimum": gettext_lazy("%(value)s is below the minimum of %(limit)s for %(measure)s."),
+    "above_maximum": gettext_lazy("%(value)s is above the maximum of %(limit)s for %(measure)s."),
+    "too_large": gettext_lazy("%(value)s is too large."),
+    "plan_target": gettext_lazy(
+        "The account's %(measure)s target is set in the key account plan; leave this cell "
+        "empty here or give a product group or region."
+    ),
+    "unreadable": gettext_lazy("The file can no longer be read: %(reason)s"),
+    "extra_values": gettext_lazy(
+        "The row has more values than the header has columns (a separator inside an unquoted "
+        "value?)."
+    ),
+}
+
+
+def error_message(error: dict[str, Any]) -> str:
+    """The reason of a stored row error, in the active language."""
+    template = ERROR_MESSAGES.get(error["code"])
+    if template is None:
+        return error["code"]
+    params = dict(error.get("params") or {})
+    if params.get("measure") in MEASURES:
+        params["measure"] = MEASURES[params["measure"]].label
+    if "field" in params:
+        labels = {f.key: f.label for spec in SPECS.values() for f in spec.fields}
+        params["field"] = labels.get(params["field"], params["field"])
+    return str(template) % params
+
+
+SPECS: dict[str, ImportSpec] = {FIGURES.kind: FIGURES}
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _report(batch: ImportBatch, table: Table, mapping: dict[str, str], checked: Checked) -> dict:
+    """The preview as stored: settings read, counts, the first changes and errors."""
+    numbers = checked.erp_numbers
+    creates = [
+        {
+            "row": row,
+            "account": account_id,
+            "erp_number": numbers.get(account_id, ""),
+            "measure": measure,
+            "product_group": group,
+            "region": region,
+            "actual": _amount(actual),
+            "target": _amount(target),
+        }
+        for row, account_id, measure, group, region, actual, target in checked.creates[
+            :KEEP_CHANGES
+        ]
+    ]
+    updates = []
+    for row, account_id, measure, group, region, actual, target, old_a, old_t in checked.updates[
+        :KEEP_CHANGES
+    ]:
+        updates.append(
+            {
+                "row": row,
+                "account": account_id,
+                "erp_number": numbers.get(account_id, ""),
+                "measure": measure,
+                "product_group": group,
+                "region": region,
+                "actual": [_amount(old_a), _amount(old_a if actual is None else actual)],
+                "target": [_amount(old_t), _amount(old_t if target is None else target)],
+            }
+        )
+    return {
+        "number_format": batch.report.get("number_format", NumberFormat.AUTO.value),
+        "number_format_used": checked.number_format,
+        "file_format": table.file_format,
+        "delimiter": table.delimiter,
+        "encoding": table.encoding,
+        "headers": table.headers,
+        "samples": _samples(table),
+        "mapping": mapping,
+        "counts": {
+            "rows": checked.rows,
+            "create": len(checked.creates),
+            "update": len(checked.updates),
+            "unchanged": checked.unchanged,
+            "errors": checked.error_count,
+        },
+        "creates": creates,
+        "updates": updates,
+        "errors": [error.as_json() for error in checked.errors],
+    }
+
+
+SAMPLE_VALUES = 3
+
+
+def _samples(table: Table) -> dict[str, list[str]]:
+    """The first few values of each column, shown beside it on the mapping page."""
+    samples: dict[str, list[str]] = {}
+    for index, header in enumerate(table.headers[:200]):
+        samples[header] = [
+            cell_text(v)[:40] for v in table.column_values(index, SAMPLE_VALUES, scan=1000)
+        ]
+    return samples
+
+
+def _store_preview(batch: ImportBatch, table: Table, mapping: dict[str, str]) -> ImportBatch:
+    spec = SPECS[batch.kind]
+    checked = spec.validate(
+        table,
+        mapping,
+        year=batch.year,
+        number_format=batch.report.get("number_format", NumberFormat.AUTO),
+    )
+    batch.report = _report(batch, table, mapping, checked)
+    batch.rows = checked.rows
+    batch.created, batch.updated = len(checked.creates), len(checked.updates)
+    batch.unchanged, batch.errors = checked.unchanged, checked.error_count
+    batch.save(update_fields=["report", "rows", "created", "updated", "unchanged", "errors"])
+    return batch
+
+
+def _read_stored(batch: ImportBatch) -> Table:
+    with batch.file.open("rb") as handle:
+        data = handle.read()
+    return read_table(data, batch.file_name)
+
+
+def _check_year(year: int) -> None:
+    for validator in YEAR_VALIDATORS:
+        validator(year)
+
+
+def import_batch_upload(
+    *,
+    user: User | None,
+    source_name: str,
+    year: int,
+    number_format: str,
+    file_name: str,
+    data: bytes,
+    kind: str = ImportKind.FIGURES,
+) -> ImportBatch:
+    """Store an uploaded file as a new import with its preview (nothing else is written).
+
+    The source is found by name or created. A file that cannot be read at all is refused
+    with a ValidationError (see :func:`kpis.imports.read_table`) before anything is stored.
+    """
+    name = source_name.strip()
+    if not name or len(name) > 100:
+        raise ValidationError(
+            {"source_name": _("Name the source (at most 100 characters).")}, code="source"
+        )
+    if number_format not in NumberFormat.values:
+        raise ValidationError({"number_format": _("Unknown number format.")}, code="format")
+    _check_year(year)
+    table = read_table(data, file_name)
+    spec = SPECS[kind]
+    stored_name = ""
+    try:
+        with transaction.atomic():
+            source, _created = ImportSource.objects.get_or_create(kind=kind, name=name)
+            batch = ImportBatch(
+                source=source,
+                kind=kind,
+                year=year,
+                file_name=(file_name or "import")[-255:],
+                file_sha256=hashlib.sha256(data).hexdigest(),
+                file_size=len(data),
+                uploaded_by=user,
+                report={"number_format": number_format},
+            )
+            batch.file.save(os.path.basename(file_name) or "import", ContentFile(data), save=False)
+            stored_name = batch.file.name
+            batch.save()
+            mapping = suggest_mapping(spec, table.headers, source.mapping)
+            _store_preview(batch, table, mapping)
+    except BaseException:
+        if stored_name:
+            batch.file.storage.delete(stored_name)
+        raise
+    return batch
+
+
+def _require_state(batch: ImportBatch, *states: str) -> None:
+    if batch.state not in states:
+        raise ValidationError(
+            _("This import is %(state)s; that is not possible now.")
+            % {"state": batch.get_state_display().lower()},
+            code="state",
+        )
+
+
+def import_batch_map(
+    *, batch: ImportBatch, user: User | None, mapping: dict[str, str], number_format: str
+) -> ImportBatch:
+    """Set the column mapping ({field key: header}) and number format of a previewed import,
+    remember the mapping on its source for the next file, and preview again."""
+    spec = SPECS[batch.kind]
+    headers = batch.report.get("headers", [])
+    mapping = {key: header for key, header in mapping.items() if header}
+    unknown = [key for key in mapping if key not in spec.field_keys]
+    missing = [header for header in mapping.values() if header not in headers]
+    if unknown or missing:
+        raise ValidationError(_("The mapping names unknown fields or columns."), code="mapping")
+    if len(set(mapping.values())) != len(mapping):
+        raise ValidationError(_("A column can be mapped to one field only."), code="mapping")
+    if number_format not in NumberFormat.values:
+        raise ValidationError({"number_format": _("Unknown number format.")}, code="format")
+    table = _read_stored(batch)
+    with transaction.atomic():
+        locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        _require_state(locked, ImportState.PREVIEWED)
+        locked.report = {**locked.report, "number_format": number_format}
+        _remember_mapping(locked.source, mapping, headers)
+        _store_preview(locked, table, mapping)
+    batch.refresh_from_db()
+    return batch
+
+
+def _remember_mapping(source: ImportSource, mapping: dict[str, str], headers: list[str]) -> None:
+    """Save ``mapping`` on the source, keeping older entries for columns this file lacks."""
+    kept = {
+        key: header
+        for key, header in source.mapping.items()
+        if key not in mapping and header not in headers
+    }
+    source.mapping = {**kept, **mapping}
+    source.save(update_fields=["mapping", "updated_at"])
+
+
+def import_batch_preview(*, batch: ImportBatch) -> ImportBatch:
+    """Check a previewed import again against today's data (its file, mapping and format)."""
+    table = _read_stored(batch)
+    with transaction.atomic():
+        locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        _require_state(locked, ImportState.PREVIEWED)
+        _store_preview(locked, table, locked.report.get("mapping", {}))
+    batch.refresh_from_db()
+    return batch
+
+
+def import_batch_confirm(*, batch: ImportBatch, user: User) -> Job:
+    """Queue the import of a previewed file without errors (a ``FIGURE_IMPORT`` job)."""
+    with transaction.atomic():
+        locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        _require_state(locked, ImportState.PREVIEWED)
+        if locked.errors:
+            raise ValidationError(
+                _("Correct the errors first: an import with errors writes nothing."),
+                code="has_errors",
+            )
+        job = job_enqueue(kind=Job.Kind.FIGURE_IMPORT, created_by=user, params={"batch": locked.pk})
+        locked.state = ImportState.IMPORTING
+        locked.confirmed_by, locked.confirmed_at = user, timezone.now()
+        locked.job = job
+        locked.save(update_fields=["state", "confirmed_by", "confirmed_at", "job"])
+    batch.refresh_from_db()
+    return job
+
+
+def import_batch_discard(*, batch: ImportBatch, user: User | None) -> None:
+    """Discard a previewed or failed import and delete its file."""
+    with transaction.atomic():
+        locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        _require_state(locked, ImportState.PREVIEWED, ImportState.FAILED)
+        name, storage = locked.file.name, locked.file.storage
+        locked.state = ImportState.DISCARDED
+        locked.file = ""
+        locked.save(update_fields=["state", "file"])
+        if name:
+            transaction.on_commit(lambda: storage.delete(name))
+    batch.refresh_from_db()
+
+
+class _Invalid(Exception):
+    def __init__(self, checked: Checked) -> None:
+        self.checked = checked
+
+
+def _apply(
+    batch: ImportBatch,
+    user: User | None,
+    progress: ProgressReporter | None = None,
+    *,
+    recompute: bool = True,
+) -> ImportBatch:
+    report = progress or (lambda percent, message="": None)
+    if batch.state == ImportState.IMPORTED:
+        return batch
+    _require_state(batch, ImportState.PREVIEWED, ImportState.IMPORTING)
+    report(5, _("Reading the file"))
+    try:
+        table = _read_stored(batch)
+    except (ValidationError, OSError) as error:
+        _fail(batch, [RowError(None, "", "unreadable", {"reason": _first(error)})])
+        raise ValidationError(
+            _("The file can no longer be read: %(reason)s") % {"reason": _first(error)},
+            code="unreadable",
+        ) from error
+    spec = SPECS[batch.kind]
+    try:
+        with transaction.atomic():
+            locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+            if locked.state == ImportState.IMPORTED:
+                return locked
+            _require_state(locked, ImportState.PREVIEWED, ImportState.IMPORTING)
+            mapping = locked.report.get("mapping", {})
+            report(20, _("Checking %(rows)s rows") % {"rows": len(table.rows)})
+            checked = spec.validate(
+                table,
+                mapping,
+                year=locked.year,
+                number_format=locked.report.get("number_format", NumberFormat.AUTO),
+            )
+            if checked.error_count:
+                raise _Invalid(checked)
+            report(60, _("Writing the figures"))
+            spec.write(checked, year=locked.year, batch=locked, user=user)
+            locked.report = {**_report(locked, table, mapping, checked), "imported": True}
+            locked.rows = checked.rows
+            locked.created, locked.updated = len(checked.creates), len(checked.updates)
+            locked.unchanged, locked.errors = checked.unchanged, 0
+            locked.state = ImportState.IMPORTED
+            locked.confirmed_by = locked.confirmed_by or user
+            locked.confirmed_at = locked.confirmed_at or timezone.now()
+            locked.save()
+            _remember_mapping(locked.source, mapping, table.headers)
+            if recompute:
+                _recompute_on_commit(locked.year)
+    except _Invalid as invalid:
+        _fail(batch, invalid.checked.errors, invalid.checked, table)
+        raise ValidationError(
+            _("The import wrote nothing: %(count)s errors were found. See the import's page.")
+            % {"count": invalid.checked.error_count},
+            code="invalid",
+        ) from None
+    batch.refresh_from_db()
+    return batch
+
+
+def _first(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return error.messages[0]
+    return str(error)
+
+
+def _recompute_on_commit(year: int) -> None:
+    from kpis import tasks
+
+    transaction.on_commit(lambda: tasks.kpis_recompute.delay(None, [year, year + 1]))
+
+
+def _fail(
+    batch: ImportBatch,
+    errors: list[RowError],
+    checked: Checked | None = None,
+    table: Table | None = None,
+) -> None:
+    """Record that the import wrote nothing, with the errors found."""
+    batch.refresh_from_db()
+    if checked is not None and table is not None:
+        batch.report = _report(batch, table, batch.report.get("mapping", {}), checked)
+        batch.errors = checked.error_count
+    else:
+        batch.report = {**batch.report, "errors": [e.as_json() for e in errors]}
+        batch.errors = len(errors)
+    batch.report["failed_at"] = timezone.now().isoformat()
+    batch.state = ImportState.FAILED
+    batch.save(update_fields=["state", "report", "errors"])
+
+
+def import_batch_apply(
+    *, batch: ImportBatch, user: User | None, recompute: bool = True
+) -> ImportBatch:
+    """Import a previewed (or confirmed) file now, in this process, all or nothing.
+
+    Used by the annual refresh for a file from the drop folder (``recompute=False`` when the
+    caller recomputes the KPIs itself; else they are recomputed for the year and the next
+    once committed). Does nothing for an imported batch; raises ValidationError (and marks
+    the batch failed, writing no figure) when the file no longer passes every check.
+    """
+    return _apply(batch, user, recompute=recompute)
+
+
+def import_batch_apply_job(job: Job, report: ProgressReporter) -> dict[str, Any]:
+    """The ``FIGURE_IMPORT`` job: apply its batch (idempotent: an imported batch is left alone)."""
+    batch = ImportBatch.objects.select_related("source").get(pk=job.params["batch"])
+    batch = _apply(batch, batch.confirmed_by or job.created_by, report)
+    return {
+        "batch": batch.pk,
+        "created": batch.created,
+        "updated": batch.updated,
+        "unchanged": batch.unchanged,
+    }
