@@ -29,7 +29,14 @@ def _csv(rows: list[str]) -> bytes:
 
 
 def _upload(page, live_server, html_checker, tmp_path, name: str, content: bytes) -> ImportBatch:
-    visit(page, live_server, reverse("kpis:import-create"), html_checker)
+    # From the dashboard to the imports and their upload form.
+    visit(page, live_server, reverse("kpis:dashboard"))
+    page.locator(f"main a[href='{reverse('kpis:import-list')}']").click()
+    page.wait_for_url(f"{live_server.url}{reverse('kpis:import-list')}")
+    page.locator(f"main a[href='{reverse('kpis:import-create')}']").first.click()
+    page.wait_for_url(f"{live_server.url}{reverse('kpis:import-create')}")
+    assert_accessible(page)
+    html_checker.add(f"import-create-{name}", page.content())
     form = page.locator("main form[enctype='multipart/form-data']")
     source = form.locator("select[name=source]")
     if source.count():
@@ -107,8 +114,12 @@ def test_an_erp_export_is_mapped_previewed_corrected_imported_and_refreshed(
     assert AnnualFigure.objects.get(account=other, year=YEAR, measure="volume").actual == 5
     visit(page, live_server, reverse("kpis:import-list"), html_checker)
 
-    # The annual refresh of the year: started, followed to its report, its selection opened.
-    visit(page, live_server, reverse("kpis:refresh-list"), html_checker)
+    # The annual refresh of the year, reached from the dashboard: started, followed to its
+    # report, its selection opened.
+    visit(page, live_server, reverse("kpis:dashboard"), html_checker)
+    page.locator(f"main a[href='{reverse('kpis:refresh-list')}']").click()
+    page.wait_for_url(f"{live_server.url}{reverse('kpis:refresh-list')}")
+    assert_accessible(page)
     start = page.locator(f"form[action='{reverse('kpis:refresh-start')}']")
     start.locator("[name=year]").fill(str(YEAR))
     start.locator("button[type=submit]").click()
