@@ -12,7 +12,11 @@ Rules (see shared/DOMAIN.md):
   leadership approves them or prints the annual set; the account's mentors record reviews;
 - annual figures follow their account too, but a closed year changes only by an
   administrator's correction; imports, the annual refresh and the programme dashboard are
-  sales leadership's (the read-all roles read the dashboard and the imports' records).
+  sales leadership's (the read-all roles read the dashboard and the imports' records);
+- payment escalations and invoices are read by finance, sales leadership and administrators,
+  and by an account's key account manager for that account; nobody else sees them. Finance
+  enters and imports invoices, runs the daily job and decides delivery stops; the KAM states
+  and comments; sales leadership also decides a stop for the top tier (see payments/workflow.py).
 
 Outside the scope answers 404 (the object's existence is not revealed); inside the scope but
 read-only answers 403.
@@ -31,6 +35,7 @@ from kam.roles import Role
 if TYPE_CHECKING:
     from accounts.models import Account
     from kam.models import Job, User
+    from payments.models import Escalation
 
 M = TypeVar("M", bound=Model)
 
@@ -152,6 +157,85 @@ def may_import_figures(user: User) -> bool:
 def may_run_refresh(user: User) -> bool:
     """Start the annual refresh: sales leadership."""
     return edits_all_accounts(user)
+
+
+def may_import(user: User, kind: str) -> bool:
+    """Upload, map and confirm an import of ``kind`` (figures: leadership; invoices: finance)."""
+    from kpis.models import ImportKind
+
+    if kind == ImportKind.INVOICES:
+        return may_manage_invoices(user)
+    return may_import_figures(user)
+
+
+def may_read_imports(user: User, kind: str) -> bool:
+    """Read the records of imports of ``kind``."""
+    from kpis.models import ImportKind
+
+    if kind == ImportKind.INVOICES:
+        return reads_all_payments(user)
+    return may_read_programme(user)
+
+
+PAYMENT_READ_ALL_ROLES = (Role.FINANCE, Role.SALES_LEADERSHIP, Role.ADMINISTRATOR)
+
+
+def reads_all_payments(user: User) -> bool:
+    """Every invoice and escalation: finance, sales leadership, administrators."""
+    return user.is_authenticated and user.has_role(*PAYMENT_READ_ALL_ROLES)
+
+
+def may_open_payments(user: User) -> bool:
+    """Whether the payments pages open at all: the read-all roles and key account managers."""
+    return reads_all_payments(user) or (
+        user.is_authenticated and user.has_role(Role.KEY_ACCOUNT_MANAGER)
+    )
+
+
+def scope_payments(
+    user: User, queryset: QuerySet[M], *, account_path: str = "account"
+) -> QuerySet[M]:
+    """Narrow invoices or escalations to those the user may read: all for the read-all roles,
+    else those of the accounts the user manages as their key account manager."""
+    if not user.is_authenticated:
+        return queryset.none()
+    if reads_all_payments(user):
+        return queryset
+    from accounts.models import AccountTeamMember, TeamRole
+
+    managed = AccountTeamMember.objects.filter(
+        user=user, role=TeamRole.KEY_ACCOUNT_MANAGER, account_id=OuterRef(account_path)
+    )
+    return queryset.filter(Exists(managed))
+
+
+def escalation_parties(user: User, escalation: Escalation) -> frozenset[str]:
+    """The capacities in which the user may take steps on the escalation (empty: none)."""
+    from accounts.models import TeamRole
+    from payments.models import Party
+
+    if not user.is_authenticated:
+        return frozenset()
+    parties = set()
+    if user.has_role(Role.FINANCE):
+        parties.add(Party.FINANCE)
+    if user.has_role(Role.SALES_LEADERSHIP):
+        parties.add(Party.LEADERSHIP)
+    if escalation.account.team_members.filter(
+        user=user, role=TeamRole.KEY_ACCOUNT_MANAGER
+    ).exists():
+        parties.add(Party.KAM)
+    return frozenset(parties)
+
+
+def may_manage_invoices(user: User) -> bool:
+    """Enter, change and import invoices, and start the daily escalation job: finance."""
+    return user.is_authenticated and user.has_role(Role.FINANCE)
+
+
+def may_edit_escalation_policy(user: User) -> bool:
+    """Which tiers are escalated, grace days and deadlines: finance and sales leadership."""
+    return user.is_authenticated and user.has_role(Role.FINANCE, Role.SALES_LEADERSHIP)
 
 
 def may_correct_closed_year(user: User) -> bool:

@@ -118,3 +118,14 @@ def save_counted(
     instance.full_clean()
     instance.save()
     return instance
+
+
+def run_alone(name: str) -> None:
+    """Inside a transaction, wait until no other transaction holds the lock ``name``; it is
+    released at commit or rollback. PostgreSQL advisory lock; a no-op on SQLite, which runs one
+    writing transaction at a time anyway."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])

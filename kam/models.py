@@ -55,6 +55,8 @@ class Job(models.Model):
         PLAN_PRINTOUT = "plan_printout", _("Annual printout of key account plans")
         FIGURE_IMPORT = "figure_import", _("Import of annual figures")
         ANNUAL_REFRESH = "annual_refresh", _("Annual refresh")
+        INVOICE_IMPORT = "invoice_import", _("Import of open items")
+        ESCALATION_RUN = "escalation_run", _("Daily payment escalation run")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -32,6 +32,8 @@ JOB_TASKS: dict[str, str] = {
     Job.Kind.PLAN_PRINTOUT: "plans.tasks.plan_printout_start",
     Job.Kind.FIGURE_IMPORT: "kpis.tasks.import_batch_apply",
     Job.Kind.ANNUAL_REFRESH: "kpis.tasks.annual_refresh_run",
+    Job.Kind.INVOICE_IMPORT: "kpis.tasks.import_batch_apply",
+    Job.Kind.ESCALATION_RUN: "payments.tasks.escalation_run",
 }
 
 ProgressReporter = Callable[[int, str], None]

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "selection",
     "plans",
     "kpis",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -225,6 +226,20 @@ KPI_REFRESH_MONTH, KPI_REFRESH_DAY = _month_day("KPI_REFRESH_DATE", "01-15")
 KPI_DROP_FOLDER = env.str("KPI_DROP_FOLDER", default="")
 # The import source whose saved column mapping reads the dropped files.
 KPI_DROP_SOURCE = env.str("KPI_DROP_SOURCE", default="ERP")
+# Payment escalation: the default grace days after the due date and the KAM's days to clarify
+# for tiers without a policy of their own; the hour of the daily job; and a folder the ERP drops
+# its open-items list into (read by the daily job with the source's saved mapping).
+PAYMENT_GRACE_DAYS = env.int("PAYMENT_GRACE_DAYS", default=7)
+PAYMENT_CLARIFICATION_DAYS = env.int("PAYMENT_CLARIFICATION_DAYS", default=5)
+if not (0 <= PAYMENT_GRACE_DAYS <= 90 and 1 <= PAYMENT_CLARIFICATION_DAYS <= 60):
+    raise ImproperlyConfigured(
+        "PAYMENT_GRACE_DAYS must be 0 to 90 and PAYMENT_CLARIFICATION_DAYS 1 to 60."
+    )
+PAYMENT_DAILY_HOUR = env.int("PAYMENT_DAILY_HOUR", default=5)
+if not 0 <= PAYMENT_DAILY_HOUR <= 23:
+    raise ImproperlyConfigured("PAYMENT_DAILY_HOUR must be an hour from 0 to 23.")
+PAYMENT_DROP_FOLDER = env.str("PAYMENT_DROP_FOLDER", default="")
+PAYMENT_DROP_SOURCE = env.str("PAYMENT_DROP_SOURCE", default="ERP open items")
 # Limits of an uploaded import file.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
@@ -242,6 +257,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(
             month_of_year=KPI_REFRESH_MONTH, day_of_month=KPI_REFRESH_DAY, hour=4, minute=0
         ),
+    },
+    "payments-daily": {
+        "task": "payments.tasks.escalations_daily",
+        "schedule": crontab(hour=PAYMENT_DAILY_HOUR, minute=30),
     },
 }
 

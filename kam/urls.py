@@ -24,5 +24,6 @@ urlpatterns = [
     path("selection/", include("selection.urls")),
     path("plans/", include("plans.urls")),
     path("kpis/", include("kpis.urls")),
+    path("payments/", include("payments.urls")),
     path("admin/", admin.site.urls),
 ]

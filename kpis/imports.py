@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbol
@@ -566,3 +567,19 @@ class RowError:
 
     def as_json(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "code": self.code, "params": self.params}
+
+
+DROP_SUFFIXES = (".csv", ".xlsx")
+
+
+def newest_drop_file(folder: Path) -> Path | None:
+    """The newest .csv or .xlsx file of a folder an ERP drops its extracts into (None: none).
+    Raises FileNotFoundError when the folder is missing."""
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            _("The drop folder %(folder)s does not exist or is not a folder.") % {"folder": folder}
+        )
+    files = [
+        path for path in folder.iterdir() if path.suffix.lower() in DROP_SUFFIXES and path.is_file()
+    ]
+    return max(files, key=lambda path: (path.stat().st_mtime, path.name), default=None)

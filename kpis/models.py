@@ -158,6 +158,7 @@ class FigureCorrection(models.Model):
 
 class ImportKind(models.TextChoices):
     FIGURES = "figures", _("Annual figures")
+    INVOICES = "invoices", _("Open items (invoices)")
 
 
 class ImportSource(models.Model):

@@ -46,6 +46,7 @@ from kam.models import Job, User
 from kam.roles import Role
 from kam.services import ProgressReporter, job_enqueue, notify
 from kpis.catalogue import RED_FLAG_ATTAINMENT
+from kpis.imports import newest_drop_file
 from kpis.models import AccountKpi, AnnualRefresh, ClosedYear, ImportBatch, ImportState
 from kpis.services.imports import import_batch_apply, import_batch_upload
 from kpis.services.kpis import kpis_recompute
@@ -53,8 +54,6 @@ from plans.models import HORIZON_YEARS, Plan, PlanEventKind
 from plans.services import plan_roll_forward
 from selection.models import CriteriaVersion, VersionState
 from selection.services.runs import selection_run_start
-
-DROP_SUFFIXES = (".csv", ".xlsx")
 
 
 @dataclass(frozen=True)
@@ -100,17 +99,6 @@ def _finish_step(
     return result
 
 
-def _newest_drop_file(folder: Path) -> Path | None:
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            _("The drop folder %(folder)s does not exist or is not a folder.") % {"folder": folder}
-        )
-    files = [
-        path for path in folder.iterdir() if path.suffix.lower() in DROP_SUFFIXES and path.is_file()
-    ]
-    return max(files, key=lambda path: (path.stat().st_mtime, path.name), default=None)
-
-
 def _batch_result(batch: ImportBatch, **extra: Any) -> dict[str, Any]:
     return {
         "file": batch.file_name,
@@ -129,7 +117,7 @@ def _drop_folder_batch(refresh: AnnualRefresh) -> tuple[ImportBatch | None, dict
     None and the report of why nothing is imported."""
     if not settings.KPI_DROP_FOLDER:
         return None, {"state": "skipped", "reason": "no_folder"}
-    path = _newest_drop_file(Path(settings.KPI_DROP_FOLDER))
+    path = newest_drop_file(Path(settings.KPI_DROP_FOLDER))
     if path is None:
         return None, {"state": "skipped", "reason": "no_file", "folder": settings.KPI_DROP_FOLDER}
     data = path.read_bytes()
