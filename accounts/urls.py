@@ -2,6 +2,7 @@ from django.urls import path
 
 from accounts import views
 from kpis.views.account import AccountKpiView
+from payments.views import AccountEscalationsView
 from plans.views.page import AccountPlanView
 from selection.views.account import AccountSelectionView
 
@@ -33,12 +34,7 @@ urlpatterns = [
     path("<int:pk>/selection/", AccountSelectionView.as_view(), name="account-selection"),
     path("<int:pk>/plan/", AccountPlanView.as_view(), name="account-plan"),
     path("<int:pk>/kpis/", AccountKpiView.as_view(), name="account-kpis"),
-    # A tab that a later part of the programme fills.
-    path(
-        "<int:pk>/escalations/",
-        views.AccountPlaceholderView.as_view(tab="escalations"),
-        name="account-escalations",
-    ),
+    path("<int:pk>/escalations/", AccountEscalationsView.as_view(), name="account-escalations"),
     path("<int:pk>/contacts/new/", views.ContactFormView.as_view(), name="contact-create"),
     path("contacts/<int:contact_pk>/edit/", views.ContactFormView.as_view(), name="contact-edit"),
     path(

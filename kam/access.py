@@ -228,6 +228,18 @@ def escalation_parties(user: User, escalation: Escalation) -> frozenset[str]:
     return frozenset(parties)
 
 
+def may_read_account_payments(user: User, account: Account) -> bool:
+    """Whether the account's invoices and escalations (its Payments tab) are the user's to read."""
+    if reads_all_payments(user):
+        return True
+    from accounts.models import TeamRole
+
+    return (
+        user.is_authenticated
+        and account.team_members.filter(user=user, role=TeamRole.KEY_ACCOUNT_MANAGER).exists()
+    )
+
+
 def may_manage_invoices(user: User) -> bool:
     """Enter, change and import invoices, and start the daily escalation job: finance."""
     return user.is_authenticated and user.has_role(Role.FINANCE)

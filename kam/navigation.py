@@ -62,6 +62,13 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         _("The programme's figures and KPIs, imports and the annual refresh."),
     ),
     NavItem(
+        _("Payments"),
+        "payments:escalation-list",
+        "payments:",
+        access.may_open_payments,
+        _("Overdue invoices of key accounts, clarified with the key account manager."),
+    ),
+    NavItem(
         _("Jobs"),
         "kam:job-list",
         "kam:job",

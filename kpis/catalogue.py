@@ -23,6 +23,7 @@ class Unit(models.TextChoices):
     PER_YEAR = "per_year", _("times a year")
     HOURS = "hours", _("hours")
     SCORE = "score", _("score 1–5")
+    DAYS = "days", _("days")
 
 
 class Measure(models.TextChoices):
@@ -221,6 +222,31 @@ KPIS: dict[str, KpiDefinition] = {
         KpiDefinition(
             "key_accounts_per_kam", _("Key accounts per KAM"),
             _("Key accounts ÷ key account managers who manage at least one."), Unit.COUNT,
+        ),
+        KpiDefinition(
+            "escalations_open", _("Open payment escalations"),
+            _("Payment escalations of overdue invoices not yet closed (neither resolved nor "
+              "a delivery stop lifted), per tier and per key account manager."),
+            Unit.COUNT, higher_is_better=False,
+        ),
+        KpiDefinition(
+            "amount_at_risk", _("Amount at risk"),
+            _("Open amount (amount − amount paid) of the invoices of the open payment "
+              "escalations, per currency, per tier and per key account manager."),
+            Unit.CURRENCY, higher_is_better=False,
+        ),
+        KpiDefinition(
+            "days_to_clarification", _("Days to clarification"),
+            _("Median of the days from opening a payment escalation to recording how it was "
+              "resolved, over the resolved escalations (a broken promise to pay reopens a case "
+              "until it is resolved again)."),
+            Unit.DAYS, higher_is_better=False,
+        ),
+        KpiDefinition(
+            "resolved_without_stop", _("Resolved without a delivery stop"),
+            _("Closed payment escalations resolved without a delivery stop ÷ all closed "
+              "payment escalations (resolved, or delivery stop lifted) × 100."),
+            Unit.PERCENT,
         ),
     )
 }  # fmt: skip

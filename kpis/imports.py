@@ -8,7 +8,8 @@ both. :func:`parse_decimal`, :func:`parse_date` and :func:`parse_year` read one 
 raise :class:`UnreadableValue` for a value they cannot read (the caller turns it into a row error).
 
 An import kind is described by an :class:`ImportSpec`: its fields (with the header synonyms
-that suggest a column mapping), a validator of the whole table and a writer.
+that suggest a column mapping), a validator of the whole table (returning a :class:`Checked`),
+a writer, and the preview rows its report keeps.
 """
 
 from __future__ import annotations
@@ -497,14 +498,19 @@ class ImportField:
 
 @dataclass(frozen=True)
 class ImportSpec:
-    """What an import kind reads and how: its fields, a validator of the whole table (returns
-    what it would write and the row errors) and a writer (writes it, returns the counts)."""
+    """What an import kind reads and how: its fields, a validator of the whole table
+    (``validate(table, mapping, *, year, number_format)`` returns a :class:`Checked`), a writer
+    (``write(checked, *, year, batch, user)``, inside the caller's transaction) and ``report``
+    (``report(checked)``: the first ``KEEP_CHANGES`` creates and updates as JSON-safe rows for
+    the stored preview). ``yearly``: each file holds one year, named at the upload."""
 
     kind: str
     fields: tuple[ImportField, ...]
-    validate: Callable[..., Any]
+    validate: Callable[..., Checked]
     write: Callable[..., Any]
     suggest: Callable[[str], str | None] | None = None
+    report: Callable[[Checked], dict[str, list[dict[str, Any]]]] | None = None
+    yearly: bool = False
 
     @property
     def field_keys(self) -> list[str]:
@@ -555,6 +561,11 @@ def suggest_mapping(
     return mapping
 
 
+# What a preview keeps of its changes and of its errors; the counts stay true.
+KEEP_CHANGES = 200
+KEEP_ERRORS = 500
+
+
 @dataclass
 class RowError:
     """A reason one row (``row`` None: the whole file) cannot be imported, by code; the
@@ -567,6 +578,47 @@ class RowError:
 
     def as_json(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "code": self.code, "params": self.params}
+
+
+@dataclass
+class Checked:
+    """What a file would do: rows to create and update (each kind's own tuples or objects), how
+    many stay unchanged, and the errors (the first ``KEEP_ERRORS``; ``error_count`` counts all).
+    ``erp_numbers`` maps the account ids found to their customer numbers, for the preview."""
+
+    rows: int
+    number_format: str
+    creates: list[Any] = field(default_factory=list)
+    updates: list[Any] = field(default_factory=list)
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    erp_numbers: dict[int, str] = field(default_factory=dict)
+
+    def add_error(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < KEEP_ERRORS:
+            self.errors.append(error)
+
+
+def text_at(cells: list[Cell], index: int | None) -> str:
+    """The cell at ``index`` as text ("" when the column is not mapped or the row is short)."""
+    if index is None or index >= len(cells):
+        return ""
+    value = cells[index]
+    return value if isinstance(value, str) else cell_text(value)
+
+
+def resolve_number_format(table: Table, number_format: str, columns: Iterable[int]) -> str:
+    """ "de" or "en": the chosen format, else the one the number ``columns`` reveal, else the
+    CSV separator's usual one (English for ",", German otherwise)."""
+    if number_format in (NumberFormat.GERMAN, NumberFormat.ENGLISH):
+        return str(number_format)
+    sample = [v for index in columns for v in table.column_values(index, limit=5000)]
+    guessed = guess_number_format(sample)
+    if guessed:
+        return guessed
+    return NumberFormat.ENGLISH.value if table.delimiter == "," else NumberFormat.GERMAN.value
 
 
 DROP_SUFFIXES = (".csv", ".xlsx")

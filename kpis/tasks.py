@@ -8,7 +8,7 @@ from kpis import services
 
 @shared_task(acks_late=True)
 def import_batch_apply(job_id: int) -> None:
-    """A ``FIGURE_IMPORT`` job: write a confirmed import, all or nothing."""
+    """A ``FIGURE_IMPORT`` or ``INVOICE_IMPORT`` job: write a confirmed import, all or nothing."""
     job_execute(job_id=job_id, work=services.import_batch_apply_job)
 
 

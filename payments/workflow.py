@@ -5,7 +5,8 @@ decide whether a party may take a step now. Pure: it reads a :class:`Case` and r
 open → KAM informed → in clarification → resolved (paid, promise to pay, dispute settled,
 payment plan, credit note), or → delivery stop proposed → delivery stop decided (finance; for
 the top tier also sales leadership; only after the KAM's statement or a passed deadline) →
-delivery stop lifted. A broken promise to pay reopens a resolved case.
+delivery stop lifted. Finance may propose a stop at any time of the clarification; the KAM is
+told and states their view. A broken promise to pay reopens a resolved case.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ RULES: dict[str, Rule] = {
     A.REJECT_STOP: Rule(frozenset({S.STOP_PROPOSED}), frozenset({Party.FINANCE, Party.LEADERSHIP})),
     A.LIFT_STOP: Rule(frozenset({S.STOP_DECIDED}), frozenset({Party.FINANCE, Party.LEADERSHIP})),
     A.DEADLINE_MISSED: Rule(
-        frozenset({S.OPEN, S.KAM_INFORMED, S.IN_CLARIFICATION}), frozenset({Party.SYSTEM}), False
+        frozenset({S.OPEN, S.KAM_INFORMED, S.IN_CLARIFICATION, S.STOP_PROPOSED}),
+        frozenset({Party.SYSTEM}),
+        False,
     ),
     A.PROMISE_BROKEN: Rule(frozenset({S.RESOLVED}), frozenset({Party.SYSTEM}), False),
     A.PAID: Rule(ALL_STATES - {S.STOP_LIFTED}, frozenset({Party.SYSTEM}), False),
@@ -102,8 +105,10 @@ class Case:
         return self.today > self.deadline
 
     @property
-    def kam_heard_or_deadline_passed(self) -> bool:
-        return self.kam_heard or self.deadline_passed
+    def kam_heard_or_deadline_missed(self) -> bool:
+        # The missed deadline as the daily job recorded it (and told sales leadership): the
+        # fact the database's constraint on a decided stop checks, too.
+        return self.kam_heard or self.deadline_missed
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,7 @@ def step(
     if action == A.RESOLVE:
         return _resolve(case, party, resolution, promised_date)
     if action == A.PROPOSE_STOP:
-        _require_kam_heard(case)
+        # A proposal decides nothing: it asks the KAM for their statement (they are told).
         return Step(action, party, here, S.STOP_PROPOSED)
     if action == A.DECIDE_STOP:
         return _decide(case, party)
@@ -193,12 +198,13 @@ def step(
             raise refuse(_("Only a promise to pay can be broken."), "not_a_promise")
         if case.invoice_paid or case.today <= promised:
             raise refuse(_("The promised date has not passed."), "promise_kept")
+        # Without a KAM to inform the case waits, open, for finance to name one and inform.
         return Step(
             action,
             party,
             here,
-            S.KAM_INFORMED,
-            kam_informed=True,
+            S.KAM_INFORMED if case.has_kam else S.OPEN,
+            kam_informed=case.has_kam,
             reopens=True,
             clears_decisions=True,
         )
@@ -206,11 +212,11 @@ def step(
 
 
 def _require_kam_heard(case: Case) -> None:
-    if not case.kam_heard_or_deadline_passed:
+    if not case.kam_heard_or_deadline_missed:
         raise refuse(
             _(
-                "The key account manager has not been heard and the deadline has not passed: "
-                "no delivery stop before that."
+                "No delivery stop before the key account manager has been heard or their "
+                "missed deadline has been escalated to sales leadership."
             ),
             "kam_not_heard",
         )

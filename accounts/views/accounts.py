@@ -112,7 +112,12 @@ class AccountTabView(TemplateView):
         return super().get_context_data(
             account=self.account,
             tab=self.tab,
-            tabs=ACCOUNT_TABS,
+            tabs=[
+                tab
+                for tab in ACCOUNT_TABS
+                if tab[0] != "escalations"
+                or access.may_read_account_payments(self.request.user, self.account)
+            ],
             can_edit=access.can_edit(self.request.user, self.account),
             center=center,
             **kwargs,
@@ -185,12 +190,6 @@ class AccountHistoryView(AccountTabView):
         return super().get_context_data(
             entries=selectors.account_history(account=self.account), **kwargs
         )
-
-
-class AccountPlaceholderView(AccountTabView):
-    """Tabs whose content arrives with later parts of the programme."""
-
-    template_name = "accounts/account_placeholder.html"
 
 
 class AccountProfileEditView(View):
@@ -295,7 +294,7 @@ ACCOUNT_TABS = (
     ("team", "accounts:account-team", _("Team")),
     ("plan", "accounts:account-plan", _("Plan")),
     ("kpis", "accounts:account-kpis", _("KPIs")),
-    ("escalations", "accounts:account-escalations", _("Escalations")),
+    ("escalations", "accounts:account-escalations", _("Payments")),
     ("selection", "accounts:account-selection", _("Selection history")),
     ("history", "accounts:account-history", _("Change history")),
 )

@@ -15,6 +15,12 @@ from kpis.models import YEAR_VALIDATORS, ImportBatch, ImportKind, ImportSource, 
 
 
 class ImportFilterSet(django_filters.FilterSet):
+    """Filters of the import list; ``kinds``: the import kinds the reader may see (the kind
+    filter shows only with more than one)."""
+
+    kind = django_filters.ChoiceFilter(
+        label=_("Kind"), choices=ImportKind.choices, empty_label=_("All")
+    )
     state = django_filters.ChoiceFilter(
         label=_("State"), choices=ImportState.choices, empty_label=_("All")
     )
@@ -25,11 +31,23 @@ class ImportFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = ImportBatch
-        fields = ("state", "source", "year")
+        fields = ("kind", "state", "source", "year")
+
+    def __init__(self, *args: Any, kinds: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if len(kinds) > 1:
+            labels = dict(ImportKind.choices)
+            self.filters["kind"].extra["choices"] = [(kind, labels[kind]) for kind in kinds]
+        else:
+            del self.filters["kind"]
+        self.filters["source"].queryset = ImportSource.objects.filter(kind__in=kinds).order_by(
+            "name"
+        )
 
 
 class ImportUploadForm(forms.Form):
-    """The file, the year it holds, how it writes numbers, and the source it comes from."""
+    """The file, the year it holds (yearly kinds only), how it writes numbers, and the source
+    it comes from (among the sources of ``kind``)."""
 
     source = forms.ModelChoiceField(
         label=_("Source"),
@@ -56,11 +74,16 @@ class ImportUploadForm(forms.Form):
     )
     file = forms.FileField(label=_("File"))
 
-    def __init__(self, *args: Any, kind: str = ImportKind.FIGURES, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, kind: str = ImportKind.FIGURES, yearly: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         sources = ImportSource.objects.filter(kind=kind).order_by("name")
         self.fields["source"].queryset = sources
-        self.fields["year"].initial = timezone.localdate().year - 1
+        if yearly:
+            self.fields["year"].initial = timezone.localdate().year - 1
+        else:
+            del self.fields["year"]
         self.fields["file"].help_text = _(
             "CSV (separated by ; , tab or |; UTF-8 or Windows-1252) or Excel (.xlsx), "
             "at most %(limit)s, the column names in the first row."
@@ -128,11 +151,11 @@ class ImportMappingForm(forms.Form):
         for f in spec.fields:
             if f.group:
                 groups.setdefault(str(f.group), []).append((f.key, f.label))
-        choices: list[Any] = [
-            (NOT_IMPORTED, _("— not imported —")),
-            (_("Customer and breakdown"), general),
-            *groups.items(),
-        ]
+        choices: list[Any] = [(NOT_IMPORTED, _("— not imported —"))]
+        if groups:
+            choices += [(_("Customer and breakdown"), general), *groups.items()]
+        else:
+            choices += general
         for index, header in enumerate(headers):
             self.fields[self.field_name(index)] = forms.ChoiceField(
                 label=header,

@@ -1,10 +1,11 @@
-"""Reads of the start page: the user's actions, reviews and untouched contacts due, and their
-accounts' KPIs against plan with the red flags, at a fixed number of queries."""
+"""Reads of the start page: the user's actions, reviews and untouched contacts due, their
+payment escalations, and their accounts' KPIs against plan with the red flags, at a fixed
+number of queries."""
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import (
@@ -41,6 +42,8 @@ from kpis.selectors.common import (
     with_review_start,
     without_manager,
 )
+from payments.models import Escalation
+from payments.selectors import my_escalations
 from plans.models import Action as PlanAction
 from plans.models import Plan
 from plans.selectors import action_filterset
@@ -108,9 +111,9 @@ class MyWork:
     reviews: list[tuple[Plan, datetime.date]]
     stale_contacts: list[Contact]
     stale_contact_count: int
-    # Open payment escalations: None until the escalation workflow exists (the page then
-    # shows nothing rather than a made-up zero); later a list of the user's open escalations.
-    escalations: list | None = None
+    # The first active payment escalations of the accounts the user manages as KAM.
+    escalations: list[Escalation] = field(default_factory=list)
+    escalation_count: int = 0
 
 
 def _my_accounts(user: User) -> QuerySet[Account]:
@@ -252,8 +255,9 @@ def _stale_contacts(user: User, today: datetime.date) -> QuerySet[Contact]:
 def my_work(*, user: User, today: datetime.date | None = None, limit: int = 20) -> MyWork:
     """The start page's work list: the user's actions due in the next 14 days or overdue,
     mentor reviews due as soon, active contacts nobody touched for 90 days, the red-flagged
-    accounts, and the first ``limit`` accounts' KPIs against plan. A fixed number of queries
-    whatever the number of accounts, actions or contacts."""
+    accounts, the active payment escalations of the accounts they manage, and the first
+    ``limit`` accounts' KPIs against plan. A fixed number of queries whatever the number of
+    accounts, actions, contacts or escalations."""
     today = today or timezone.localdate()
     soon = today + datetime.timedelta(days=WORK_DAYS_AHEAD)
     actions, actions_due = _first_and_count(
@@ -263,6 +267,7 @@ def my_work(*, user: User, today: datetime.date | None = None, limit: int = 20) 
     stale, stale_count = _first_and_count(_stale_contacts(user, today), WORK_ROWS)
     year = my_kpi_year(user=user)
     flagged = my_account_kpis(user=user, year=year, flagged=True, limit=WORK_ROWS)
+    escalations, escalation_count = _first_and_count(my_escalations(user), WORK_ROWS)
     return MyWork(
         year=year,
         accounts=my_account_kpis(user=user, year=year, limit=limit),
@@ -274,4 +279,6 @@ def my_work(*, user: User, today: datetime.date | None = None, limit: int = 20) 
         reviews=_reviews_due(user, soon),
         stale_contacts=stale,
         stale_contact_count=stale_count,
+        escalations=escalations,
+        escalation_count=escalation_count,
     )

@@ -4,9 +4,8 @@ checks of a preview, and the bulk upsert that writes a confirmed import."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -17,19 +16,21 @@ from accounts.models import Account
 from kam.models import User
 from kpis.catalogue import MEASURES, PLAN_MEASURES
 from kpis.imports import (
+    KEEP_CHANGES,
     Cell,
+    Checked,
     ImportField,
     ImportSpec,
-    NumberFormat,
     RowError,
     Table,
     UnreadableValue,
     cell_text,
     example_number,
-    guess_number_format,
     header_words,
     parse_decimal,
     parse_year,
+    resolve_number_format,
+    text_at,
 )
 from kpis.models import (
     AnnualFigure,
@@ -43,8 +44,6 @@ ACTUAL, TARGET = "actual", "target"
 DIMENSION_LENGTH = 60
 CENT = Decimal("0.01")
 LARGEST = Decimal(10) ** 14  # AnnualFigure's amounts: 16 digits, 2 of them decimals
-# What a preview keeps of its errors; the count stays true.
-KEEP_ERRORS = 500
 LOOKUP_CHUNK = 2000
 WHOLE_TABLE_FROM = 5000  # accounts in a file from which one query for all rows is faster
 
@@ -178,47 +177,6 @@ def _figure_fields() -> tuple[ImportField, ...]:
     return tuple(fields)
 
 
-@dataclass
-class Checked:
-    """What a figures file would do: figures to create and update, how many stay unchanged,
-    and the errors (the first ``KEEP_ERRORS``; ``error_count`` counts all).
-
-    ``creates`` rows: (file row, account id, measure, product group, region, actual, target),
-    the file's values (None: empty cell); ``updates`` rows add the stored actual and target.
-    """
-
-    rows: int
-    number_format: str
-    creates: list[tuple] = field(default_factory=list)
-    updates: list[tuple] = field(default_factory=list)
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    error_count: int = 0
-    erp_numbers: dict[int, str] = field(default_factory=dict)
-
-    def add_error(self, error: RowError) -> None:
-        self.error_count += 1
-        if len(self.errors) < KEEP_ERRORS:
-            self.errors.append(error)
-
-
-def _text(cells: list[Cell], index: int | None) -> str:
-    if index is None or index >= len(cells):
-        return ""
-    value = cells[index]
-    return value if isinstance(value, str) else cell_text(value)
-
-
-def _resolve_number_format(table: Table, number_format: str, measure_columns: Iterable[int]) -> str:
-    if number_format in (NumberFormat.GERMAN, NumberFormat.ENGLISH):
-        return str(number_format)
-    sample = [v for index in measure_columns for v in table.column_values(index, limit=5000)]
-    guessed = guess_number_format(sample)
-    if guessed:
-        return guessed
-    return NumberFormat.ENGLISH.value if table.delimiter == "," else NumberFormat.GERMAN.value
-
-
 def _account_ids(numbers: set[str]) -> dict[str, int]:
     """{ERP number: account id} of the numbers that exist (all accounts read at once for a
     file of many)."""
@@ -277,7 +235,11 @@ def figures_validate(
     table: Table, mapping: dict[str, str], *, year: int, number_format: str
 ) -> Checked:
     """Check every row of a figures file against the accounts, the catalogue's limits and the
-    stored figures of ``year``; returns what the import would write and why rows are wrong."""
+    stored figures of ``year``; returns what the import would write and why rows are wrong.
+
+    ``creates`` rows: (file row, account id, measure, product group, region, actual, target),
+    the file's values (None: empty cell); ``updates`` rows add the stored actual and target.
+    """
     columns = {key: table.headers.index(h) for key, h in mapping.items() if h in table.headers}
     # (measure, actual column, target column, minimum, maximum, account-level target refused)
     rules = [
@@ -292,7 +254,7 @@ def figures_validate(
         for key, definition in MEASURES.items()
         if f"{key}.{ACTUAL}" in columns or f"{key}.{TARGET}" in columns
     ]
-    resolved = _resolve_number_format(
+    resolved = resolve_number_format(
         table, number_format, [i for rule in rules for i in rule[1:3] if i is not None]
     )
     checked = Checked(rows=len(table.rows), number_format=resolved)
@@ -309,7 +271,7 @@ def figures_validate(
     account_column = columns[ACCOUNT]
     year_column = columns.get(YEAR)
     group_column, region_column = columns.get(PRODUCT_GROUP), columns.get(REGION)
-    numbers = {_text(cells, account_column) for _row, cells in table.rows}
+    numbers = {text_at(cells, account_column) for _row, cells in table.rows}
     numbers.discard("")
     accounts = _account_ids(numbers)
     existing = _existing_figures(year, set(accounts.values()))
@@ -325,7 +287,7 @@ def figures_validate(
         if length > width and any(cell != "" for cell in cells[width:]):
             add_error(RowError(number, "", "extra_values"))
             continue
-        erp = _text(cells, account_column)
+        erp = text_at(cells, account_column)
         account_id = accounts.get(erp)
         if not erp:
             add_error(RowError(number, headers[account_column], "required"))
@@ -333,8 +295,8 @@ def figures_validate(
             add_error(RowError(number, headers[account_column], "unknown_account", {"value": erp}))
         if year_column is not None:
             _check_year_cell(add_error, number, headers[year_column], cells, year_column, year)
-        group = _text(cells, group_column) if group_column is not None else ""
-        region = _text(cells, region_column) if region_column is not None else ""
+        group = text_at(cells, group_column) if group_column is not None else ""
+        region = text_at(cells, region_column) if region_column is not None else ""
         for column, value in ((group_column, group), (region_column, region)):
             if len(value) > DIMENSION_LENGTH:
                 params = {"value": value[:80], "limit": DIMENSION_LENGTH}
@@ -497,10 +459,53 @@ def _write_postgresql(
             cursor.execute(f"ANALYZE {quote(opts.db_table)}")
 
 
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def figures_report(checked: Checked) -> dict[str, list[dict[str, Any]]]:
+    """The first figures to create and to change as the stored preview keeps them; an update's
+    actual and target are [stored, after the import]."""
+    numbers = checked.erp_numbers
+    creates = [
+        {
+            "row": row,
+            "account": account_id,
+            "erp_number": numbers.get(account_id, ""),
+            "measure": measure,
+            "product_group": group,
+            "region": region,
+            "actual": _amount(actual),
+            "target": _amount(target),
+        }
+        for row, account_id, measure, group, region, actual, target in checked.creates[
+            :KEEP_CHANGES
+        ]
+    ]
+    updates = [
+        {
+            "row": row,
+            "account": account_id,
+            "erp_number": numbers.get(account_id, ""),
+            "measure": measure,
+            "product_group": group,
+            "region": region,
+            "actual": [_amount(old_a), _amount(old_a if actual is None else actual)],
+            "target": [_amount(old_t), _amount(old_t if target is None else target)],
+        }
+        for row, account_id, measure, group, region, actual, target, old_a, old_t in (
+            checked.updates[:KEEP_CHANGES]
+        )
+    ]
+    return {"creates": creates, "updates": updates}
+
+
 FIGURES = ImportSpec(
     kind=ImportKind.FIGURES.value,
     fields=_figure_fields(),
     validate=figures_validate,
     write=figures_write,
     suggest=_suggest_figure_field,
+    report=figures_report,
+    yearly=True,
 )

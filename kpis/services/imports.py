@@ -1,17 +1,17 @@
-"""Imports of annual figures from ERP files: upload with a preview, the column mapping,
-confirmation, the all-or-nothing apply (a job, or directly for the annual refresh), discard.
+"""Imports from ERP files, of every kind (annual figures, open items): upload with a preview,
+the column mapping, confirmation, the all-or-nothing apply (a job, or directly for the annual
+refresh and the daily escalation run), discard.
 
-Nothing is written to the figures until an import is confirmed; the apply reads and checks the
-file again inside one transaction and writes nothing when any row is wrong. An empty cell means
-"no value in the file": it never erases a value already stored. Re-importing a file changes
-nothing (the upsert key is account, year, measure, product group and region).
+Nothing is written until an import is confirmed; the apply reads and checks the file again
+inside one transaction and writes nothing when any row is wrong. Re-importing a file changes
+nothing. What a kind reads, checks and writes is its :class:`~kpis.imports.ImportSpec`
+(figures: :mod:`kpis.services.figure_import`; invoices: :mod:`payments.services.invoice_import`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -25,6 +25,7 @@ from kam.models import Job, User
 from kam.services import ProgressReporter, job_enqueue
 from kpis.catalogue import MEASURES
 from kpis.imports import (
+    Checked,
     ImportSpec,
     NumberFormat,
     RowError,
@@ -40,10 +41,8 @@ from kpis.models import (
     ImportSource,
     ImportState,
 )
-from kpis.services.figure_import import FIGURES, Checked
-
-# What the report keeps of a preview; the counts stay true.
-KEEP_CHANGES = 200
+from kpis.services.figure_import import FIGURES
+from payments.services.invoice_import import INVOICES
 
 # Messages of the row errors, by code; rendered in the reader's language (see error_message).
 ERROR_MESSAGES = {
@@ -69,6 +68,21 @@ ERROR_MESSAGES = {
         "The account's %(measure)s target is set in the key account plan; leave this cell "
         "empty here or give a product group or region."
     ),
+    "duplicate_invoice": gettext_lazy(
+        "Duplicate row: row %(first)s has the same customer and invoice number."
+    ),
+    "not_a_date": gettext_lazy("“%(value)s” is not a date (expected like %(example)s)."),
+    "not_positive": gettext_lazy("%(value)s is not an amount above zero."),
+    "negative_paid": gettext_lazy("%(value)s is negative; the amount paid cannot be."),
+    "too_many_places": gettext_lazy("%(value)s has more than two decimal places."),
+    "not_a_currency": gettext_lazy(
+        "“%(value)s” is not a currency code of three letters (such as EUR)."
+    ),
+    "paid_above_amount": gettext_lazy(
+        "The amount paid %(paid)s is more than the invoice's amount %(amount)s."
+    ),
+    "due_before_issue": gettext_lazy("The due date %(due)s is before the issue date %(issue)s."),
+    "paid_date_unpaid": gettext_lazy("A paid date needs an amount paid above zero."),
     "unreadable": gettext_lazy("The file can no longer be read: %(reason)s"),
     "extra_values": gettext_lazy(
         "The row has more values than the header has columns (a separator inside an unquoted "
@@ -77,8 +91,8 @@ ERROR_MESSAGES = {
 }
 
 
-def error_message(error: dict[str, Any]) -> str:
-    """The reason of a stored row error, in the active language."""
+def error_message(error: dict[str, Any], kind: str) -> str:
+    """The reason of a stored row error of an import of ``kind``, in the active language."""
     template = ERROR_MESSAGES.get(error["code"])
     if template is None:
         return error["code"]
@@ -86,52 +100,23 @@ def error_message(error: dict[str, Any]) -> str:
     if params.get("measure") in MEASURES:
         params["measure"] = MEASURES[params["measure"]].label
     if "field" in params:
-        labels = {f.key: f.label for spec in SPECS.values() for f in spec.fields}
+        labels = {f.key: f.label for f in SPECS[kind].fields}
         params["field"] = labels.get(params["field"], params["field"])
     return str(template) % params
 
 
-SPECS: dict[str, ImportSpec] = {FIGURES.kind: FIGURES}
-
-
-def _amount(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+SPECS: dict[str, ImportSpec] = {FIGURES.kind: FIGURES, INVOICES.kind: INVOICES}
+JOB_KINDS = {
+    ImportKind.FIGURES.value: Job.Kind.FIGURE_IMPORT,
+    ImportKind.INVOICES.value: Job.Kind.INVOICE_IMPORT,
+}
 
 
 def _report(batch: ImportBatch, table: Table, mapping: dict[str, str], checked: Checked) -> dict:
-    """The preview as stored: settings read, counts, the first changes and errors."""
-    numbers = checked.erp_numbers
-    creates = [
-        {
-            "row": row,
-            "account": account_id,
-            "erp_number": numbers.get(account_id, ""),
-            "measure": measure,
-            "product_group": group,
-            "region": region,
-            "actual": _amount(actual),
-            "target": _amount(target),
-        }
-        for row, account_id, measure, group, region, actual, target in checked.creates[
-            :KEEP_CHANGES
-        ]
-    ]
-    updates = []
-    for row, account_id, measure, group, region, actual, target, old_a, old_t in checked.updates[
-        :KEEP_CHANGES
-    ]:
-        updates.append(
-            {
-                "row": row,
-                "account": account_id,
-                "erp_number": numbers.get(account_id, ""),
-                "measure": measure,
-                "product_group": group,
-                "region": region,
-                "actual": [_amount(old_a), _amount(old_a if actual is None else actual)],
-                "target": [_amount(old_t), _amount(old_t if target is None else target)],
-            }
-        )
+    """The preview as stored: settings read, counts, the first changes (as the kind's spec
+    keeps them) and errors."""
+    spec = SPECS[batch.kind]
+    changes = spec.report(checked) if spec.report else {"creates": [], "updates": []}
     return {
         "number_format": batch.report.get("number_format", NumberFormat.AUTO.value),
         "number_format_used": checked.number_format,
@@ -148,8 +133,8 @@ def _report(batch: ImportBatch, table: Table, mapping: dict[str, str], checked: 
             "unchanged": checked.unchanged,
             "errors": checked.error_count,
         },
-        "creates": creates,
-        "updates": updates,
+        "creates": changes["creates"],
+        "updates": changes["updates"],
         "errors": [error.as_json() for error in checked.errors],
     }
 
@@ -198,17 +183,19 @@ def import_batch_upload(
     *,
     user: User | None,
     source_name: str,
-    year: int,
+    year: int | None,
     number_format: str,
     file_name: str,
     data: bytes,
     kind: str = ImportKind.FIGURES,
 ) -> ImportBatch:
-    """Store an uploaded file as a new import with its preview (nothing else is written).
+    """Store an uploaded file as a new import of ``kind`` with its preview (nothing else is
+    written). ``year`` is required for a yearly kind (figures) and ignored otherwise.
 
     The source is found by name or created. A file that cannot be read at all is refused
     with a ValidationError (see :func:`kpis.imports.read_table`) before anything is stored.
     """
+    spec = SPECS[kind]
     name = source_name.strip()
     if not name or len(name) > 100:
         raise ValidationError(
@@ -216,9 +203,13 @@ def import_batch_upload(
         )
     if number_format not in NumberFormat.values:
         raise ValidationError({"number_format": _("Unknown number format.")}, code="format")
-    _check_year(year)
+    if not spec.yearly:
+        year = None
+    elif year is None:
+        raise ValidationError({"year": _("Name the year the file is for.")}, code="year")
+    else:
+        _check_year(year)
     table = read_table(data, file_name)
-    spec = SPECS[kind]
     stored_name = ""
     try:
         with transaction.atomic():
@@ -304,7 +295,8 @@ def import_batch_preview(*, batch: ImportBatch) -> ImportBatch:
 
 
 def import_batch_confirm(*, batch: ImportBatch, user: User) -> Job:
-    """Queue the import of a previewed file without errors (a ``FIGURE_IMPORT`` job)."""
+    """Queue the import of a previewed file without errors (a ``FIGURE_IMPORT`` job for
+    figures, an ``INVOICE_IMPORT`` job for invoices)."""
     with transaction.atomic():
         locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         _require_state(locked, ImportState.PREVIEWED)
@@ -313,7 +305,7 @@ def import_batch_confirm(*, batch: ImportBatch, user: User) -> Job:
                 _("Correct the errors first: an import with errors writes nothing."),
                 code="has_errors",
             )
-        job = job_enqueue(kind=Job.Kind.FIGURE_IMPORT, created_by=user, params={"batch": locked.pk})
+        job = job_enqueue(kind=JOB_KINDS[locked.kind], created_by=user, params={"batch": locked.pk})
         locked.state = ImportState.IMPORTING
         locked.confirmed_by, locked.confirmed_at = user, timezone.now()
         locked.job = job
@@ -378,7 +370,10 @@ def _apply(
             )
             if checked.error_count:
                 raise _Invalid(checked)
-            report(60, _("Writing the figures"))
+            if locked.kind == ImportKind.FIGURES:
+                report(60, _("Writing the figures"))
+            else:
+                report(60, _("Writing the invoices"))
             spec.write(checked, year=locked.year, batch=locked, user=user)
             locked.report = {**_report(locked, table, mapping, checked), "imported": True}
             locked.rows = checked.rows
@@ -389,7 +384,7 @@ def _apply(
             locked.confirmed_at = locked.confirmed_at or timezone.now()
             locked.save()
             _remember_mapping(locked.source, mapping, table.headers)
-            if recompute:
+            if recompute and locked.kind == ImportKind.FIGURES:
                 _recompute_on_commit(locked.year)
     except _Invalid as invalid:
         _fail(batch, invalid.checked.errors, invalid.checked, table)
@@ -438,16 +433,18 @@ def import_batch_apply(
 ) -> ImportBatch:
     """Import a previewed (or confirmed) file now, in this process, all or nothing.
 
-    Used by the annual refresh for a file from the drop folder (``recompute=False`` when the
-    caller recomputes the KPIs itself; else they are recomputed for the year and the next
-    once committed). Does nothing for an imported batch; raises ValidationError (and marks
-    the batch failed, writing no figure) when the file no longer passes every check.
+    Used by the annual refresh and the daily escalation run for a file from a drop folder.
+    Figures: ``recompute=False`` when the caller recomputes the KPIs itself; else they are
+    recomputed for the year and the next once committed. Does nothing for an imported batch;
+    raises ValidationError (and marks the batch failed, writing nothing) when the file no
+    longer passes every check.
     """
     return _apply(batch, user, recompute=recompute)
 
 
 def import_batch_apply_job(job: Job, report: ProgressReporter) -> dict[str, Any]:
-    """The ``FIGURE_IMPORT`` job: apply its batch (idempotent: an imported batch is left alone)."""
+    """The ``FIGURE_IMPORT`` and ``INVOICE_IMPORT`` jobs: apply their batch (idempotent: an
+    imported batch is left alone)."""
     batch = ImportBatch.objects.select_related("source").get(pk=job.params["batch"])
     batch = _apply(batch, batch.confirmed_by or job.created_by, report)
     return {

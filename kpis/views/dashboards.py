@@ -1,8 +1,9 @@
 """The programme dashboard, the exports of its tables and the KPI definitions.
 
-Reads go through :mod:`kpis.selectors.programme` and :mod:`kpis.selectors.home`: the programme
-is for the read-all roles (others 403); the start page's table ("my-accounts") exports the
-user's own accounts.
+Reads go through :mod:`kpis.selectors.programme`, :mod:`kpis.selectors.escalations` and
+:mod:`kpis.selectors.home`: the programme is for the read-all roles (others 403), its payment
+escalations for those who read every payment (the section is left out for the others, its
+tables 403); the start page's table ("my-accounts") exports the user's own accounts.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from typing import Any
 from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.generic import TemplateView
 
+from accounts.models import Account
 from kam import access
 from kam.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, csv_lines, xlsx_file
 from kam.templatetags.kam import money
-from kpis.catalogue import KPIS, MEASURES, PLAN_MEASURES, Unit
+from kpis.catalogue import KPIS, MEASURES, PLAN_MEASURES, KpiDefinition, Unit
 from kpis.charts import (
     BarChart,
     LineChart,
@@ -27,8 +30,11 @@ from kpis.charts import (
     bar_chart,
     line_chart,
     money_formatter,
+    number_formatter,
 )
-from kpis.selectors import home, programme
+from kpis.filters import ProgrammeFilterSet
+from kpis.selectors import escalations, home, programme
+from kpis.selectors.escalations import EscalationGroup, EscalationKpis
 from kpis.selectors.programme import ProgrammeDashboard
 from kpis.selectors.sums import AccountRow, GroupRow, Sums
 
@@ -75,6 +81,8 @@ def display(value: Decimal | int | None, unit: str, currency: str = "") -> str:
         return money(value, currency or "EUR")
     if unit == Unit.PERCENT:
         return f"{formats.number_format(value, 1, force_grouping=True)}\u00a0%"
+    if unit == Unit.DAYS:
+        return _("%(days)s days") % {"days": formats.number_format(value, 1, force_grouping=True)}
     return formats.number_format(value, force_grouping=True)
 
 
@@ -120,6 +128,95 @@ def account_cells(row: AccountRow, *, movers: bool) -> dict[str, Any]:
             display(row.revenue, Unit.CURRENCY, row.currency),
             *(display(v, u, row.currency) for v, u in zip(values, units, strict=True)),
         ],
+    }
+
+
+def escalation_chart(tiers: Sequence[EscalationGroup]) -> BarChart:
+    return bar_chart(
+        chart_id="chart-escalation-tiers",
+        title=_("Open payment escalations by tier"),
+        description=_("Open payment escalations per tier; the table below lists them."),
+        categories=[group.label for group in tiers],
+        series=[Series(_("Open escalations"), [Decimal(group.open) for group in tiers])],
+        formatter=number_formatter,
+    )
+
+
+def escalation_row(group: EscalationGroup) -> dict[str, Any]:
+    """A tier's or a manager's open escalations and their amount at risk per currency."""
+    return {
+        "label": group.label,
+        "open": display(group.open, Unit.COUNT),
+        "amounts": [display(part.amount, Unit.CURRENCY, part.currency) for part in group.amounts],
+    }
+
+
+EscalationCard = tuple[KpiDefinition, list[tuple[Decimal | int | None, str]], str]
+
+
+def _escalation_details(kpis: EscalationKpis) -> dict[str, str]:
+    """What each payment-escalation KPI was computed over, or why it has no value."""
+
+    def count(value: int) -> str:
+        return formats.number_format(value, force_grouping=True)
+
+    at_risk, clarified = _("nothing open"), _("none resolved yet")
+    if kpis.total.open:
+        at_risk = ngettext(
+            "of %(count)s open escalation", "of %(count)s open escalations", kpis.total.open
+        ) % {"count": count(kpis.total.open)}
+    if kpis.clarified:
+        clarified = ngettext(
+            "over %(count)s resolved escalation",
+            "over %(count)s resolved escalations",
+            kpis.clarified,
+        ) % {"count": count(kpis.clarified)}
+    stops = {"stops": count(kpis.stops_decided)}
+    if kpis.closed:
+        closed = _("%(resolved)s of %(closed)s closed; delivery stops decided: %(stops)s") % {
+            "resolved": count(kpis.resolved),
+            "closed": count(kpis.closed),
+            **stops,
+        }
+    else:
+        closed = _("none closed yet; delivery stops decided: %(stops)s") % stops
+    return {
+        "amount_at_risk": at_risk,
+        "days_to_clarification": clarified,
+        "resolved_without_stop": closed,
+    }
+
+
+def escalation_cards(kpis: EscalationKpis) -> list[EscalationCard]:
+    """Each payment-escalation KPI with its values, each with its currency (the amount at
+    risk has one per currency; none while nothing is open), and what it was computed over."""
+    details = _escalation_details(kpis)
+    values: dict[str, list[tuple[Decimal | int | None, str]]] = {
+        "escalations_open": [(kpis.total.open, "")],
+        "amount_at_risk": [(part.amount, part.currency) for part in kpis.total.amounts],
+        "days_to_clarification": [(kpis.median_days, "")],
+        "resolved_without_stop": [(kpis.resolved_without_stop, "")],
+    }
+    return [(KPIS[key], value, details.get(key, "")) for key, value in values.items()]
+
+
+def escalation_section(kpis: EscalationKpis) -> dict[str, Any]:
+    """The "Payment escalations" section: a card per KPI, the chart and rows per tier, and
+    the rows per key account manager."""
+    return {
+        "cards": [
+            {
+                "definition": definition,
+                "values": [display(value, definition.unit, currency) for value, currency in values]
+                or ["–"],
+                "detail": detail,
+            }
+            for definition, values, detail in escalation_cards(kpis)
+        ],
+        "chart": escalation_chart(kpis.tiers) if kpis.tiers else None,
+        "tiers": [escalation_row(group) for group in kpis.tiers],
+        "managers": [escalation_row(group) for group in kpis.managers],
+        "total": escalation_row(kpis.total),
     }
 
 
@@ -178,6 +275,11 @@ class ProgrammeDashboardView(TemplateView):
                 account_cells(r, movers=False) for r in dashboard.off_target.object_list
             ],
         }
+        payment_escalations = None
+        if access.reads_all_payments(self.request.user):
+            payment_escalations = escalation_section(
+                escalations.escalation_kpis(user=self.request.user, filterset=dashboard.filterset)
+            )
         return super().get_context_data(
             dashboard=dashboard,
             filterset=dashboard.filterset,
@@ -185,6 +287,7 @@ class ProgrammeDashboardView(TemplateView):
             group_sections=sections,
             trend_rows=trend,
             account_tables=accounts,
+            payment_escalations=payment_escalations,
             **kwargs,
         )
 
@@ -300,6 +403,40 @@ def _programme_rows(dashboard: ProgrammeDashboard, table: str) -> list[list[Cell
     return list(_account_rows(programme.programme_off_target(dashboard), movers=False))
 
 
+def _escalation_kpi_rows(kpis: EscalationKpis) -> list[list[Cell]]:
+    """The payment-escalation KPIs as rows of the "kpis" table, the amount at risk once per
+    currency."""
+    units = {Unit.PERCENT: "%", Unit.COUNT: "", Unit.DAYS: str(Unit.DAYS.label)}
+    return [
+        [
+            str(definition.name),
+            value,
+            currency or units.get(definition.unit, ""),
+            detail,
+            str(definition.formula),
+        ]
+        for definition, values, detail in escalation_cards(kpis)
+        for value, currency in values or [(None, "")]
+    ]
+
+
+def _escalation_group_rows(kpis: EscalationKpis, table: str) -> list[list[Cell]]:
+    """A row per tier or key account manager and currency: open escalations, amount at risk."""
+    label, groups = (
+        (_("Tier"), kpis.tiers)
+        if table == "escalation-tiers"
+        else (_("Key account manager"), kpis.managers)
+    )
+    return [
+        [label, _("Currency"), _("Open escalations"), _("Amount at risk")],
+        *(
+            [group.label, part.currency, part.open, part.amount]
+            for group in groups
+            for part in group.amounts
+        ),
+    ]
+
+
 def _my_account_rows(request: HttpRequest) -> list[list[Cell]]:
     year = home.my_kpi_year(user=request.user)
     rows = home.my_account_kpis(user=request.user, year=year)
@@ -347,6 +484,7 @@ PROGRAMME_TABLES = (
     "movers-down",
     "off-target",
 )
+ESCALATION_TABLES = ("escalation-tiers", "escalation-managers")
 EXPORT_FORMATS = ("csv", "xlsx")
 
 
@@ -354,14 +492,24 @@ def dashboard_export(
     request: HttpRequest, table: str, fmt: str
 ) -> StreamingHttpResponse | FileResponse:
     """One dashboard table, for the same query string, as CSV or XLSX (404 for an unknown
-    table or format; the programme's tables 403 for those who may not read the programme)."""
-    if fmt not in EXPORT_FORMATS or (table not in PROGRAMME_TABLES and table != "my-accounts"):
+    table or format; the programme's tables 403 for those who may not read the programme,
+    its payment escalations' tables for those who may not read every payment)."""
+    tables = (*PROGRAMME_TABLES, *ESCALATION_TABLES, "my-accounts")
+    if fmt not in EXPORT_FORMATS or table not in tables:
         raise Http404
     if table == "my-accounts":
         rows = _my_account_rows(request)
+    elif table in ESCALATION_TABLES:
+        filterset = ProgrammeFilterSet(request.GET, queryset=Account.objects.all())
+        filterset.is_valid()
+        kpis = escalations.escalation_kpis(user=request.user, filterset=filterset)
+        rows = _escalation_group_rows(kpis, table)
     else:
         dashboard = programme.programme_dashboard(user=request.user, data=request.GET)
         rows = _programme_rows(dashboard, table)
+        if table == "kpis" and access.reads_all_payments(request.user):
+            kpis = escalations.escalation_kpis(user=request.user, filterset=dashboard.filterset)
+            rows += _escalation_kpi_rows(kpis)
     filename = f"kpis-{table}-{timezone.localdate():%Y-%m-%d}.{fmt}"
     if fmt == "csv":
         # The rows are built above, in the request's language; counts are written as text.

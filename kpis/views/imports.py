@@ -1,15 +1,17 @@
 """Import pages: the list of imports, the upload, the preview (and progress and report), the
 column mapping, and the confirm and discard actions.
 
-Reading the records needs ``may_read_programme``; uploading, mapping, confirming and
-discarding need ``may_import_figures`` (403 otherwise).
+Each import kind has its own readers and importers (``kam.access.may_read_imports`` and
+``may_import``: figures are sales leadership's, invoices finance's). A user who reads no kind
+gets 403 on every page, one who imports no kind 403 on the writing pages; an import of a kind
+the user may not read answers 404, a write to one they only read 403.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -28,13 +30,23 @@ from kpis.services.imports import SPECS
 
 
 def _require_reader(user: User) -> None:
-    if not access.may_read_programme(user):
+    if not selectors.readable_kinds(user):
         raise PermissionDenied
 
 
 def _require_importer(user: User) -> None:
-    if not access.may_import_figures(user):
+    if not selectors.importable_kinds(user):
         raise PermissionDenied
+
+
+def _importer_batch(request: HttpRequest, pk: int) -> ImportBatch:
+    """The import ``pk`` if the user may change imports of its kind (404 outside their reading
+    scope, 403 inside it)."""
+    _require_importer(request.user)
+    batch = selectors.import_get(user=request.user, pk=pk)
+    if not access.may_import(request.user, batch.kind):
+        raise PermissionDenied
+    return batch
 
 
 class ImportListView(ListView):
@@ -50,33 +62,49 @@ class ImportListView(ListView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             filterset=self.filterset,
-            may_import=access.may_import_figures(self.request.user),
+            importable_kinds=selectors.importable_kinds(self.request.user),
+            readable_kinds=selectors.readable_kinds(self.request.user),
             **kwargs,
         )
 
 
 class ImportCreateView(View):
+    """The upload of a file of one kind: ``?kind=invoices`` (figures when not given), carried
+    in a hidden field when the form is sent."""
+
     template_name = "kpis/import_form.html"
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         _require_importer(request.user)
+        data = request.POST if request.method == "POST" else request.GET
+        self.kind = data.get("kind") or ImportKind.FIGURES
+        if self.kind not in SPECS:
+            raise Http404
+        if not access.may_import(request.user, self.kind):
+            raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
+    def _form(self, *args) -> ImportUploadForm:
+        return ImportUploadForm(*args, kind=self.kind, yearly=SPECS[self.kind].yearly)
+
+    def _render(self, form: ImportUploadForm) -> HttpResponse:
+        return render(self.request, self.template_name, {"form": form, "kind": self.kind})
+
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, self.template_name, {"form": ImportUploadForm()})
+        return self._render(self._form())
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = ImportUploadForm(request.POST, request.FILES)
+        form = self._form(request.POST, request.FILES)
         if form.is_valid():
             try:
                 batch = services.import_batch_upload(
                     user=request.user,
                     source_name=form.source_name(),
-                    year=form.cleaned_data["year"],
+                    year=form.cleaned_data.get("year"),
                     number_format=form.cleaned_data["number_format"],
                     file_name=form.cleaned_data["file"].name,
                     data=form.file_data(),
-                    kind=ImportKind.FIGURES,
+                    kind=self.kind,
                 )
             except ValidationError as error:
                 if hasattr(error, "error_dict"):
@@ -89,7 +117,7 @@ class ImportCreateView(View):
                 else:
                     messages.success(request, _("The file has been read. Check the preview."))
                 return redirect(batch)
-        return render(request, self.template_name, {"form": form})
+        return self._render(form)
 
 
 class ImportDetailView(View):
@@ -101,10 +129,10 @@ class ImportDetailView(View):
         if request.htmx:
             response = _progress_response(request, batch)
         else:
-            may_import = access.may_import_figures(request.user)
+            may_import = access.may_import(request.user, batch.kind)
             response = render(
                 request,
-                "kpis/import_detail.html",
+                f"kpis/import_detail_{batch.kind}.html",
                 {
                     "batch": batch,
                     "preview": selectors.import_preview(batch=batch),
@@ -134,8 +162,7 @@ class ImportMappingView(View):
     template_name = "kpis/import_mapping.html"
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        _require_importer(request.user)
-        self.batch = selectors.import_get(user=request.user, pk=kwargs["pk"])
+        self.batch = _importer_batch(request, kwargs["pk"])
         if self.batch.state != ImportState.PREVIEWED:
             messages.error(request, _("The mapping of this import can no longer change."))
             return redirect(self.batch)
@@ -178,11 +205,6 @@ class ImportMappingView(View):
         return self._render(form)
 
 
-def _importer_batch(request: HttpRequest, pk: int) -> ImportBatch:
-    _require_importer(request.user)
-    return selectors.import_get(user=request.user, pk=pk)
-
-
 def _error_messages(request: HttpRequest, error: ValidationError) -> None:
     for message in error.messages:
         messages.error(request, message)
@@ -198,7 +220,9 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         # Without a separate worker the job has already run when the transaction committed.
         batch.refresh_from_db()
-        if batch.state == ImportState.IMPORTED:
+        if batch.state == ImportState.IMPORTED and batch.kind == ImportKind.INVOICES:
+            messages.success(request, _("The invoices have been imported."))
+        elif batch.state == ImportState.IMPORTED:
             messages.success(request, _("The figures have been imported."))
         elif batch.state == ImportState.IMPORTING:
             messages.success(request, _("The import has started."))

@@ -8,7 +8,7 @@ from payments.services.daily import (
     escalations_run,
 )
 from payments.services.escalations import escalation_act, escalation_system_step
-from payments.services.invoices import invoice_save, policy_save
+from payments.services.invoices import invoice_save, policies_save, policy_save
 
 __all__ = [
     "escalation_act",
@@ -18,5 +18,6 @@ __all__ = [
     "escalations_close_paid",
     "escalations_run",
     "invoice_save",
+    "policies_save",
     "policy_save",
 ]

@@ -44,10 +44,12 @@ from payments.services.escalations import (
     today,
 )
 
+# A proposed stop waits for the KAM too: their silence past the deadline is escalated.
 ACTIVE_BEFORE_STOP = (
     EscalationState.OPEN,
     EscalationState.KAM_INFORMED,
     EscalationState.IN_CLARIFICATION,
+    EscalationState.STOP_PROPOSED,
 )
 
 

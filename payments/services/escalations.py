@@ -36,6 +36,8 @@ from payments.models import (
 # When a person holds several capacities (a finance clerk who is also a KAM), the first one
 # the step allows is used.
 PARTY_PREFERENCE = (Party.FINANCE, Party.LEADERSHIP, Party.KAM)
+# Steps that inform the account's key account manager, so need one.
+NEEDS_KAM = (EscalationAction.INFORM, EscalationAction.PROMISE_BROKEN)
 
 
 def today() -> datetime.date:
@@ -109,6 +111,9 @@ def _record(
         locked.kam_informed_at = now
         _covered, _grace, days = policy_terms(locked.tier_rank, policies_by_rank())
         locked.deadline = on + datetime.timedelta(days=days)
+        # A deadline missed before the KAM was informed (no KAM named yet) is not theirs:
+        # the fresh one must escalate again when missed.
+        locked.deadline_missed_at = None
     if step.kam_heard and locked.kam_heard_at is None:
         locked.kam_heard_at = now
     if step.deadline_missed:
@@ -174,9 +179,7 @@ def escalation_act(
         allowed = [p for p in PARTY_PREFERENCE if p in parties and rule and p in rule.parties]
         if not allowed:
             raise PermissionDenied
-        has_kam = action != EscalationAction.INFORM or bool(
-            key_account_managers([locked.account_id])
-        )
+        has_kam = action not in NEEDS_KAM or bool(key_account_managers([locked.account_id]))
         step = workflow.step(
             case_of(locked, on, has_kam=has_kam),
             action,
@@ -202,9 +205,7 @@ def escalation_system_step(
     of the job does nothing twice."""
     with transaction.atomic():
         locked = _lock(escalation_id)
-        has_kam = action != EscalationAction.INFORM or bool(
-            key_account_managers([locked.account_id])
-        )
+        has_kam = action not in NEEDS_KAM or bool(key_account_managers([locked.account_id]))
         try:
             step = workflow.step(case_of(locked, on, has_kam=has_kam), action, Party.SYSTEM)
         except ValidationError:

@@ -117,14 +117,20 @@ def policy_save(
         updated_by=user,
     )
     policy.full_clean(validate_unique=False)
-    with transaction.atomic():
-        policy, _created = EscalationPolicy.objects.update_or_create(
-            tier_rank=tier_rank,
-            defaults={
-                "covered": covered,
-                "grace_days": grace_days,
-                "clarification_days": clarification_days,
-                "updated_by": user,
-            },
-        )
+    policy, _created = EscalationPolicy.objects.update_or_create(
+        tier_rank=tier_rank,
+        defaults={
+            "covered": covered,
+            "grace_days": grace_days,
+            "clarification_days": clarification_days,
+            "updated_by": user,
+        },
+    )
     return policy
+
+
+def policies_save(*, user: User, terms: list[dict]) -> list[EscalationPolicy]:
+    """Save the terms of several tiers (each a dict of :func:`policy_save`'s keywords) all or
+    none: a refused row raises its ValidationError and leaves every tier as it was."""
+    with transaction.atomic():
+        return [policy_save(user=user, **row) for row in terms]

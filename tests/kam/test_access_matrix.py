@@ -36,7 +36,6 @@ MATRIX = (
             "history",
             "plan",
             "kpis",
-            "escalations",
             "selection",
         )
     ),

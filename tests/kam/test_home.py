@@ -75,7 +75,7 @@ def test_the_kams_work_list(cast, work) -> None:
     assert row.below_target
     assert not row.no_manager
     assert [r.pk for r in mine.flagged] == [cast.account.pk]
-    assert mine.escalations is None  # no escalation workflow yet
+    assert mine.escalations == []  # no overdue invoice in escalation
 
 
 def test_the_mentor_sees_the_review_and_not_the_kams_actions(cast, work) -> None:

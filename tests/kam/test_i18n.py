@@ -13,7 +13,17 @@ from django.conf import settings
 from django.template import Context, Template
 from django.utils import timezone, translation
 
-SOURCE_PARTS = ("manage.py", "kam", "accounts", "selection", "plans", "kpis", "templates", "locale")
+SOURCE_PARTS = (
+    "manage.py",
+    "kam",
+    "accounts",
+    "selection",
+    "plans",
+    "kpis",
+    "payments",
+    "templates",
+    "locale",
+)
 
 
 @pytest.fixture(scope="module")

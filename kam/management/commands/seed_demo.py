@@ -42,6 +42,7 @@ from accounts.models import (
 from kam.models import User
 from kam.roles import Role
 from kpis.demo import seed_figures
+from payments.demo import seed_payments
 from plans.demo import seed_plans
 from selection.demo import seed_selection
 
@@ -781,6 +782,14 @@ class Command(BaseCommand):
                 accounts=list(Account.objects.filter(pk__in=[a.pk for a in accounts])),
                 key_accounts=key_accounts,
                 leadership=users["leitung"],
+                today=today,
+            )
+        )
+        created.update(
+            seed_payments(
+                accounts=list(Account.objects.filter(pk__in=[a.pk for a in accounts])),
+                key_accounts=list(Account.objects.filter(pk__in=[a.pk for a in key_accounts])),
+                users=users,
                 today=today,
             )
         )
