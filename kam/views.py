@@ -17,6 +17,7 @@ from kam import access, selectors, services
 from kam.models import Job
 from kam.roles import Role
 from kpis.selectors import home as kpi_selectors
+from payments import selectors as payment_selectors
 from plans import selectors as plan_selectors
 
 
@@ -33,6 +34,7 @@ class HomeView(TemplateView):
             user_roles=sorted(user.roles, key=list(Role).index),
             plan_work=plan_selectors.plan_work(user=user),
             work=kpi_selectors.my_work(user=user, today=today),
+            payment_work=payment_selectors.payment_work(user=user, today=today),
             today=today,
             **kwargs,
         )

@@ -40,6 +40,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Account, AccountTeamMember, TeamRole
 from kam import access
 from kam.models import User
+from kam.roles import Role
 from payments import workflow
 from payments.filters import EscalationFilterSet, InvoiceFilterSet
 from payments.models import (
@@ -440,3 +441,43 @@ def my_escalations(user: User) -> QuerySet[Escalation]:
         .annotate(open_amount=_open_amount("invoice__"))
         .order_by("deadline", "pk")
     )
+
+
+@dataclass(frozen=True)
+class PaymentWork:
+    """What waits on finance or sales leadership in the escalations, as counts: active cases,
+    those whose deadline passed, and delivery stops awaiting this user's decision."""
+
+    active: int = 0
+    deadline_passed: int = 0
+    awaiting_decision: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.active or self.deadline_passed or self.awaiting_decision)
+
+
+def payment_work(*, user: User, today: datetime.date | None = None) -> PaymentWork:
+    """The start page's counts for finance and sales leadership (one query; empty for others).
+
+    Finance decides every proposed stop; leadership those of the top tier once finance has.
+    """
+    finance = user.is_authenticated and user.has_role(Role.FINANCE)
+    leadership = user.is_authenticated and user.has_role(Role.SALES_LEADERSHIP)
+    if not (finance or leadership):
+        return PaymentWork()
+    today = today or timezone.localdate()
+    awaiting = Q(pk__in=[])
+    if finance:
+        awaiting |= Q(finance_decided_by__isnull=True)
+    if leadership:
+        awaiting |= Q(
+            tier_rank=workflow.TOP_TIER_RANK,
+            finance_decided_by__isnull=False,
+            leadership_decided_by__isnull=True,
+        )
+    counts = Escalation.objects.exclude(state__in=CLOSED_STATES).aggregate(
+        active=Count("pk"),
+        deadline_passed=Count("pk", filter=Q(deadline__lt=today)),
+        awaiting_decision=Count("pk", filter=Q(state=EscalationState.STOP_PROPOSED) & awaiting),
+    )
+    return PaymentWork(**counts)

@@ -84,6 +84,7 @@ class ImportUploadForm(forms.Form):
             self.fields["year"].initial = timezone.localdate().year - 1
         else:
             del self.fields["year"]
+            self.fields["new_source"].help_text = _("For example “SAP open items”.")
         self.fields["file"].help_text = _(
             "CSV (separated by ; , tab or |; UTF-8 or Windows-1252) or Excel (.xlsx), "
             "at most %(limit)s, the column names in the first row."

@@ -20,13 +20,21 @@ from tests.factories import (
 
 pytestmark = pytest.mark.browser
 
-PROGRAMME = ["Übersicht", "Accounts", "Key Accounts", "Pläne", "Kennzahlen", "Aufträge"]
+PROGRAMME = ["Übersicht", "Accounts", "Key Accounts", "Pläne", "Kennzahlen"]
+WITH_PAYMENTS = [*PROGRAMME, "Zahlungen", "Aufträge"]
 NAVIGATION = {
-    Role.SALES_LEADERSHIP: PROGRAMME,
-    Role.KEY_ACCOUNT_MANAGER: ["Übersicht", "Accounts", "Key Accounts", "Pläne", "Aufträge"],
-    Role.FINANCE: PROGRAMME,
-    Role.VIEWER: PROGRAMME,
-    Role.ADMINISTRATOR: [*PROGRAMME, "Administration"],
+    Role.SALES_LEADERSHIP: WITH_PAYMENTS,
+    Role.KEY_ACCOUNT_MANAGER: [
+        "Übersicht",
+        "Accounts",
+        "Key Accounts",
+        "Pläne",
+        "Zahlungen",
+        "Aufträge",
+    ],
+    Role.FINANCE: WITH_PAYMENTS,
+    Role.VIEWER: [*PROGRAMME, "Aufträge"],
+    Role.ADMINISTRATOR: [*WITH_PAYMENTS, "Administration"],
 }
 
 
