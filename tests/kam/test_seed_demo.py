@@ -1,7 +1,15 @@
+"""``seed_demo`` builds a whole programme, and a second run changes nothing.
+
+The demo is seeded once for this module (it takes about 20 s) in a transaction that is rolled
+back after the last test; each test reads it inside its own savepoint.
+"""
+
 import datetime
 
+import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import (
@@ -30,13 +38,32 @@ def _snapshot() -> tuple:
     )
 
 
-def test_seed_demo_builds_a_programme_and_a_second_run_changes_nothing(db) -> None:
+def _seed() -> None:
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    first = _snapshot()
 
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo, seeded once for the module and rolled back after it."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            _seed()
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+def test_seed_demo_builds_a_programme_and_a_second_run_changes_nothing(demo, db) -> None:
+    first, first_center = _snapshot(), _buying_center_snapshot()
+
+    _seed()
 
     assert _snapshot() == first
+    assert _buying_center_snapshot() == first_center
+    assert all(first_center), "every kind of demo row exists"
     assert Account.objects.count() == 80
     assert Account.objects.values("industry").distinct().count() >= 8
     assert Account.objects.values("region").distinct().count() == 5
@@ -83,19 +110,7 @@ def _buying_center_snapshot() -> tuple:
     )
 
 
-def test_seed_demo_second_run_changes_no_profile_contact_role_or_relationship(db) -> None:
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    first = _buying_center_snapshot()
-
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-
-    assert _buying_center_snapshot() == first
-    assert all(first), "every kind of demo row exists"
-
-
-def test_seed_demo_profiles_key_accounts(db) -> None:
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-
+def test_seed_demo_profiles_key_accounts(demo, db) -> None:
     key_accounts = Account.objects.exclude(tier="")
     assert key_accounts.count() == 30
     assert {(a.tier, a.tier_rank) for a in key_accounts} == {
@@ -115,9 +130,7 @@ def test_seed_demo_profiles_key_accounts(db) -> None:
     assert all(2 <= holding.members.count() <= 4 for holding in holdings)
 
 
-def test_seed_demo_maps_a_buying_center_tree_per_key_account(db) -> None:
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-
+def test_seed_demo_maps_a_buying_center_tree_per_key_account(demo, db) -> None:
     key_accounts = list(Account.objects.exclude(tier=""))
     contacts = {contact.pk: contact for contact in Contact.objects.all()}
     for account in key_accounts:
@@ -159,11 +172,10 @@ def test_seed_demo_maps_a_buying_center_tree_per_key_account(db) -> None:
     assert any(r.last_touched >= stale for r in relationships)
 
 
-def test_seed_demo_gives_every_key_account_a_plan_in_every_state(db) -> None:
+def test_seed_demo_gives_every_key_account_a_plan_in_every_state(demo, db) -> None:
     from plans.models import Action, Plan, PlanEvent, PlanVersion
     from plans.selectors import current_plans_with_review_due
 
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     today = timezone.localdate()
 
     key_accounts = Account.objects.filter(team_members__role="key_account_manager").distinct()
