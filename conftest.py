@@ -136,14 +136,3 @@ def celery_worker(transactional_db, tmp_path):
         worker.wait(timeout=20)
     except subprocess.TimeoutExpired:
         worker.kill()
-
-
-def pytest_collection_modifyitems(config, items):
-    """Run the tests with a real Celery worker in one test process, one after another: two
-    workers on the shared broker would take each other's tasks (each process has its own
-    test database). The browser journeys, likewise, share one process and its Chromium."""
-    for item in items:
-        if item.get_closest_marker("worker") or "celery_worker" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group("worker"))
-        elif item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
