@@ -110,7 +110,7 @@ def celery_worker(transactional_db, tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("The worker shares the test database only on PostgreSQL (DATABASE_URL).")
     env = {**os.environ, "DATABASE_URL": _database_url(), "MEDIA_ROOT": str(tmp_path)}
-    worker = subprocess.Popen(
+    worker = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
         [
             sys.executable,
             "-m",
@@ -123,6 +123,7 @@ def celery_worker(transactional_db, tmp_path):
             "--without-gossip",
             "--without-mingle",
             "--hostname=test@%h",
+            f"--queues={settings.CELERY_TASK_DEFAULT_QUEUE}",
         ],
         env=env,
         cwd=settings.BASE_DIR,

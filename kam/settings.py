@@ -4,6 +4,7 @@ The defaults boot a local development copy: SQLite, in-process Celery tasks, con
 With ``DEBUG`` off the app refuses to start without a real ``SECRET_KEY``.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -194,6 +195,11 @@ SITE_URL = env.url("SITE_URL", default="http://127.0.0.1:8000").geturl()
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+if TESTING and os.environ.get("PYTEST_XDIST_WORKER"):
+    # Test processes run side by side, each with its own database; a queue per process keeps
+    # one process's Celery worker from taking another's tasks.
+    CELERY_TASK_DEFAULT_QUEUE = f"kam-test-{os.environ['PYTEST_XDIST_WORKER']}"
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
