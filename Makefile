@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
 	gettext poppler-utils chromium default-jre-headless
 
-.PHONY: run setup install test lint check-system system-packages
+.PHONY: run setup install test lint check-system system-packages loadtest bench
 
 run: setup  ## Set up and start the app at http://127.0.0.1:8000 (SQLite, in-process jobs).
 	$(MANAGE) runserver 127.0.0.1:8000
@@ -47,3 +47,10 @@ test: install check-system node_modules/.installed  ## Run every test.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+loadtest: install  ## The load test: 50 users for 5 minutes on 100,000 accounts (loadtest/run.sh).
+	loadtest/run.sh
+
+bench: install  ## The benchmark at 1,000, 10,000 and 100,000 accounts, one table, bench.json.
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kam_bench} \
+		$(MANAGE) bench --sizes 1000 10000 100000 --json bench.json

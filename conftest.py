@@ -17,6 +17,24 @@ from kam.roles import Role
 from tests.factories import AccountFactory, TeamMemberFactory, UserFactory
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=os.environ.get("KAM_LONG_TESTS") == "1",
+        help="Also run the long fault and load runs (marked long); CI runs their short versions.",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--long"):
+        return
+    skip = pytest.mark.skip(reason="a long run: pass --long (or set KAM_LONG_TESTS=1)")
+    for item in items:
+        if "long" in item.keywords:
+            item.add_marker(skip)
+
+
 @dataclass
 class Cast:
     leadership: User

@@ -56,6 +56,12 @@ PREFIX = "B"
 NUMBER_WIDTH = 9
 POOL_SIZE = 50
 POOL_USERNAME = "bulk.kam{:02d}"
+# With --password, users of the other roles for load tests (loadtest/), besides the pool.
+ROLE_USERS = {
+    "bulk.leitung": Role.SALES_LEADERSHIP,
+    "bulk.finanz": Role.FINANCE,
+    "bulk.gast": Role.VIEWER,
+}
 
 STEMS = (
     "Albers", "Arnold", "Bauer", "Beck", "Berger", "Brandt", "Busch", "Dietrich", "Engel",
@@ -191,6 +197,12 @@ class Command(BaseCommand):
             action="store_false",
             help="Leave out the annual figures, plans and KPI rows.",
         )
+        parser.add_argument(
+            "--password",
+            default="",
+            help="Let the synthetic users log in with this password (for load tests), and "
+            "add bulk.leitung, bulk.finanz and bulk.gast (leadership, finance, viewer).",
+        )
 
     def handle(self, *args, **options) -> None:
         total, per_account = options["accounts"], options["contacts_per_account"]
@@ -201,6 +213,8 @@ class Command(BaseCommand):
             )
         started = time.perf_counter()
         pool = self._user_pool()
+        if options["password"]:
+            self._give_logins(options["password"])
         existing = set(
             Account.objects.filter(erp_number__startswith=PREFIX).values_list(
                 "erp_number", flat=True
@@ -294,7 +308,7 @@ class Command(BaseCommand):
         )
         figures, plans, plan_values = [], [], []
         for account_id, number, tier in accounts:
-            rng = random.Random(f"seed-bulk:figures:{seed}:{number}")  # noqa: S311
+            rng = random.Random(f"seed-bulk:figures:{seed}:{number}")  # noqa: S311  # nosec B311 # seeded synthetic data, not secrets
             revenue = rng.lognormvariate(12.5, 1.1)
             margin_rate = rng.uniform(0.08, 0.35)
             price = rng.uniform(20, 200)
@@ -343,7 +357,7 @@ class Command(BaseCommand):
         existing = set(
             User.objects.filter(username__in=usernames).values_list("username", flat=True)
         )
-        rng = random.Random("seed-bulk:users")  # noqa: S311 - synthetic data, not secrets
+        rng = random.Random("seed-bulk:users")  # noqa: S311 - synthetic data, not secrets  # nosec B311
         User.objects.bulk_create(
             User(
                 username=username,
@@ -362,6 +376,20 @@ class Command(BaseCommand):
             ignore_conflicts=True,
         )
         return [users[username] for username in usernames]
+
+    def _give_logins(self, password: str) -> None:
+        """Give the pool and one user per other role the password (hashed once, shared)."""
+        hashed = make_password(password)
+        for username, role in ROLE_USERS.items():
+            user, _created = User.objects.get_or_create(
+                username=username,
+                defaults={"first_name": "Bulk", "last_name": str(role.label), "email": ""},
+            )
+            group, _created = Group.objects.get_or_create(name=role.value)
+            user.groups.add(group)
+        usernames = [*ROLE_USERS, *(POOL_USERNAME.format(n) for n in range(1, POOL_SIZE + 1))]
+        User.objects.filter(username__in=usernames).update(password=hashed)
+        self.stdout.write(f"{len(usernames)} synthetic users can log in with the given password.")
 
     @staticmethod
     def _potential_and_attributes(
@@ -417,7 +445,7 @@ class Command(BaseCommand):
 
         Each account draws from its own generator, so its data depends only on seed and number.
         """
-        rngs = [random.Random(seed * 1_000_000_007 + n) for n in numbers]  # noqa: S311
+        rngs = [random.Random(seed * 1_000_000_007 + n) for n in numbers]  # noqa: S311  # nosec B311 # seeded synthetic data, not secrets
         account_ids = writer.insert(
             Account,
             ACCOUNT_COLUMNS,
