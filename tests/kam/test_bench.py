@@ -8,7 +8,17 @@ from kam.management.commands.bench import SECTIONS
 
 NUMERIC_FIELDS = ("median_ms", "p95_ms", "queries", "baseline_median_ms", "ratio")
 # Pages that exist today; a page added to SECTIONS before its view lands may answer "missing".
-EXISTING_PAGES = {"account list", "list: tier + region", "list: search", "account detail"}
+EXISTING_PAGES = {
+    "account list",
+    "list: tier + region",
+    "list: search",
+    "account detail",
+    "leadership",
+    "tier list",
+    "portfolio",
+    "plan list",
+    "escalation queue",
+}
 
 
 def test_seed_bulk_creates_numbered_accounts_and_skips_them_on_a_second_run(db) -> None:
@@ -77,3 +87,36 @@ def test_bench_times_every_page_against_a_baseline(db, tmp_path, settings) -> No
                 assert isinstance(row[field], int | float), (name, field)
             assert row["queries"] > 0, name
             assert row["median_ms"] <= row["p95_ms"], name
+
+
+def test_bench_grows_the_database_through_the_sizes_and_prints_one_table(
+    db, tmp_path, settings
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    path = tmp_path / "bench.json"
+    out = io.StringIO()
+
+    call_command(
+        "bench",
+        sizes=[30, 12],
+        sections=["accounts", "selection", "import"],
+        repeat=1,
+        selection_repeat=1,
+        import_rows=20,
+        json_path=str(path),
+        stdout=out,
+    )
+
+    report = json.loads(path.read_text())
+    assert [size["accounts"] for size in report["sizes"]] == [12, 30]
+    # The import never has more rows than the database has accounts.
+    assert [size["import"]["rows"] for size in report["sizes"]] == [12, 20]
+    table = out.getvalue().split("figure (median, ratio to baseline)")[1]
+    header, _rule, *lines = table.splitlines()
+    assert header.split() == ["12", "30"]
+    rows = {line.split("  ")[0]: line for line in lines if line.strip()}
+    assert {"accounts: account list", "selection: full run", "import: preview + write"} <= set(
+        rows
+    ), rows
+    # Each page figure carries its ratio to the baseline, per size.
+    assert rows["accounts: account list"].count("×)") == 2

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 from django.db.models import Exists, OuterRef
@@ -33,7 +34,9 @@ from kam.models import User
 from kam.roles import Role
 from kpis.benchmark import measure_dashboard, measure_import
 from kpis.models import AccountKpi, AnnualFigure
+from payments.models import Escalation
 from plans.benchmark import measure_pdf
+from plans.models import Plan
 from selection.benchmark import measure_selection
 
 WARMUPS = 2
@@ -94,7 +97,7 @@ def account_rows(
         page_number = int(page.format(**context))
         # Identifiers come from the models' metadata; every value is a query parameter.
         sql = (
-            "SELECT a.id, a.name, a.erp_number, a.industry, a.region, a.country, a.tier, "  # noqa: S608
+            "SELECT a.id, a.name, a.erp_number, a.industry, a.region, a.country, a.tier, "  # noqa: S608  # nosec B608 # identifiers from model metadata; values are query parameters
             "u.first_name, u.last_name "
             f"FROM {_q(Account._meta.db_table)} a "
             f"LEFT JOIN {_q(AccountTeamMember._meta.db_table)} t "
@@ -115,7 +118,7 @@ def account_rows(
 def account_with_contacts(context: dict) -> str:
     """Baseline of an account page: the account row joined to its contacts, in one query."""
     sql = (
-        "SELECT a.id, a.name, a.erp_number, a.industry, a.region, a.country, a.tier, "  # noqa: S608
+        "SELECT a.id, a.name, a.erp_number, a.industry, a.region, a.country, a.tier, "  # noqa: S608  # nosec B608 # identifiers from model metadata; values are query parameters
         "c.id, c.first_name, c.last_name, c.position, c.department, c.influence, c.attitude "
         f"FROM {_q(Account._meta.db_table)} a "
         f"LEFT JOIN {_q(Contact._meta.db_table)} c ON c.account_id = a.id "
@@ -127,7 +130,39 @@ def account_with_contacts(context: dict) -> str:
     return _render(ACCOUNT_CONTACTS_TEMPLATE, {"rows": rows})
 
 
+def plan_rows(context: dict) -> str:
+    """Baseline of the plan list: one page of plans with their account, in one query."""
+    sql = (
+        "SELECT p.id, a.name, p.start_year, p.status, a.tier, a.id "  # noqa: S608
+        f"FROM {_q(Plan._meta.db_table)} p "
+        f"JOIN {_q(Account._meta.db_table)} a ON a.id = p.account_id "
+        "ORDER BY a.name, p.start_year DESC LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [PAGE_SIZE])
+        rows = cursor.fetchall()
+    return _render(ACCOUNT_ROWS_TEMPLATE, {"rows": rows})
+
+
+def escalation_rows(context: dict) -> str:
+    """Baseline of the escalation queue: one page of open cases with their account."""
+    sql = (
+        "SELECT e.id, a.name, e.state, e.deadline, a.tier, a.id "  # noqa: S608
+        f"FROM {_q(Escalation._meta.db_table)} e "
+        f"JOIN {_q(Account._meta.db_table)} a ON a.id = e.account_id "
+        "ORDER BY e.deadline, e.id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [PAGE_SIZE])
+        rows = cursor.fetchall()
+    return _render(ACCOUNT_ROWS_TEMPLATE, {"rows": rows})
+
+
 SECTIONS: dict[str, list[Page]] = {
+    "home": [
+        # The start page of leadership: the programme's summary figures and red flags.
+        Page("leadership", "/", account_rows(where="WHERE a.tier <> ''")),
+    ],
     "accounts": [
         Page("account list", "/accounts/", account_rows()),
         Page(
@@ -148,6 +183,16 @@ SECTIONS: dict[str, list[Page]] = {
         Page("list: last page", "/accounts/?page={last_page}", account_rows(page="{last_page}")),
         Page("account detail", "/accounts/{account_pk}/", account_with_contacts),
         Page("buying center", "/accounts/{account_pk}/buying-center/", account_with_contacts),
+    ],
+    "selection": [
+        Page("tier list", "/selection/", account_rows(where="WHERE a.tier <> ''")),
+        Page("portfolio", "/selection/portfolio/", account_rows(where="WHERE a.tier <> ''")),
+    ],
+    "plans": [
+        Page("plan list", "/plans/", plan_rows),
+    ],
+    "payments": [
+        Page("escalation queue", "/payments/", escalation_rows),
     ],
     "dashboard": [
         Page("programme", "/kpis/", measure_dashboard(where="WHERE a.tier <> ''")),
@@ -282,8 +327,37 @@ class Command(BaseCommand):
             help="Time the printout through this many real Celery workers (needs a broker); "
             "0 runs it in this process and estimates two workers.",
         )
+        parser.add_argument(
+            "--sizes",
+            nargs="+",
+            type=int,
+            help="Grow the database with seed_bulk to each of these account counts in turn, "
+            "measure at each, and print one table of every figure by size.",
+        )
 
     def handle(self, *args, **options) -> None:
+        if not options["sizes"]:
+            report = self._measure(options)
+            self._write(options["json_path"], report)
+            self.stdout.write(f"Accounts used: {report['accounts']:,} ({connection.vendor}).")
+            return
+        reports = []
+        for size in sorted(set(options["sizes"])):
+            self.stdout.write(self.style.MIGRATE_HEADING(f"== {size:,} accounts"))
+            call_command("seed_bulk", accounts=size, stdout=self.stdout)
+            reports.append(
+                self._measure({**options, "import_rows": min(options["import_rows"], size)})
+            )
+        self._print_sizes(reports)
+        self._write(options["json_path"], {"database": connection.vendor, "sizes": reports})
+
+    def _write(self, path: str | None, report: dict) -> None:
+        if path:
+            Path(path).write_text(json.dumps(report, indent=2) + "\n")
+            self.stdout.write(f"Wrote {path}.")
+
+    def _measure(self, options: dict) -> dict:
+        """Every section's figures on the database as it is, printed as they come."""
         repeat = max(1, options["repeat"])
         sections = options["sections"] or [*SECTIONS, *TIMED_SECTIONS]
         context = bench_context()
@@ -318,7 +392,7 @@ class Command(BaseCommand):
                 user=self._leadership_user(), rows=max(1, options["import_rows"])
             )
             self._print_import(imported)
-        report = {
+        return {
             "database": connection.vendor,
             "accounts": context["accounts"],
             "repeat": repeat,
@@ -328,10 +402,39 @@ class Command(BaseCommand):
             "pdf": pdf,
             "import": imported,
         }
-        if options["json_path"]:
-            Path(options["json_path"]).write_text(json.dumps(report, indent=2) + "\n")
-            self.stdout.write(f"Wrote {options['json_path']}.")
-        self.stdout.write(f"Accounts used: {context['accounts']:,} ({connection.vendor}).")
+
+    def _print_sizes(self, reports: list[dict]) -> None:
+        """One table: each figure (and its ratio to its baseline) by number of accounts."""
+        figures: dict[str, list[str]] = {}
+
+        def add(name: str, index: int, text: str) -> None:
+            figures.setdefault(name, ["–"] * len(reports))[index] = text
+
+        for index, report in enumerate(reports):
+            for section, pages in report["sections"].items():
+                for page in pages:
+                    if page["median_ms"] is None:
+                        add(f"{section}: {page['name']}", index, page["status"])
+                        continue
+                    ratio = f" ({page['ratio']:.1f}×)" if page["ratio"] is not None else ""
+                    add(f"{section}: {page['name']}", index, f"{page['median_ms']:.0f} ms{ratio}")
+            if report["selection"]:
+                run = report["selection"]
+                add("selection: full run", index, f"{run['median_s']:.2f} s ({run['ratio']}×)")
+            if report["pdf"]:
+                plan, printout = report["pdf"]["plan"], report["pdf"]["printout"]
+                add("pdf: one plan", index, f"{plan['median_s']:.2f} s")
+                add("pdf: annual printout", index, f"{printout['total_s']:.1f} s")
+            if report["import"]:
+                add("import: preview + write", index, f"{report['import']['total_s']:.2f} s")
+        width = max((len(name) for name in figures), default=10)
+        header = f"{'figure (median, ratio to baseline)':<{width}}" + "".join(
+            f" {report['accounts']:>16,}" for report in reports
+        )
+        self.stdout.write(header)
+        self.stdout.write("-" * len(header))
+        for name, values in figures.items():
+            self.stdout.write(f"{name:<{width}}" + "".join(f" {value:>16}" for value in values))
 
     def _leadership_user(self) -> User:
         user, created = User.objects.get_or_create(
