@@ -14,6 +14,7 @@ from accounts.models import (
     Relationship,
     TeamRole,
 )
+from kam.forms import limit_free_text
 from kam.models import User
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -87,6 +88,7 @@ class AccountProfileForm(VersionedForm):
         return {**super().values(), "parent": self.cleaned_data["parent_erp_number"]}
 
 
+@limit_free_text
 class AccountPotentialForm(VersionedForm):
     class Meta:
         model = Account
@@ -146,6 +148,7 @@ CompetitorFormSet = inlineformset_factory(
 )
 
 
+@limit_free_text
 class ContactForm(VersionedForm):
     roles = forms.MultipleChoiceField(
         label=_("Buying-center roles"),

@@ -31,14 +31,24 @@ BOM = "\ufeff".encode()
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Full-width forms that spreadsheets (Excel with East Asian input, LibreOffice) fold to ASCII.
+FULL_WIDTH_STARTS = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
+LEADING_BLANKS = "".join(map(chr, range(33))) + "\u00a0\u3000"
 CHUNK_SIZE = 2000
 
 Cell = str | Decimal | None
 
 
 def neutralise(value: str) -> str:
-    """``value`` with a leading ``'`` when a spreadsheet would otherwise run it as a formula."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+    """``value`` with a leading ``'`` when a spreadsheet would otherwise run it as a formula.
+
+    Leading whitespace and control characters are looked through: spreadsheets trim them
+    (and openpyxl drops control characters) before deciding whether a cell is a formula.
+    """
+    visible = value.lstrip(LEADING_BLANKS)
+    if value.startswith(FORMULA_STARTS) or visible.startswith(FORMULA_STARTS + FULL_WIDTH_STARTS):
+        return f"'{value}"
+    return value
 
 
 class _Echo:
@@ -92,7 +102,7 @@ def xlsx_file(
                 value = float(value)
             elif isinstance(value, str):
                 # openpyxl refuses control characters; they carry no meaning in a cell.
-                value = ILLEGAL_CHARACTERS_RE.sub("", neutralise(value))
+                value = neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
             cell = WriteOnlyCell(sheet, value=value)
             if index in number_formats:
                 cell.number_format = number_formats[index]

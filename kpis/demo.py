@@ -106,7 +106,7 @@ class _AccountSeries:
 
     def rng_for(self, *parts: object) -> random.Random:
         key = ":".join(str(part) for part in parts)
-        return random.Random(f"seed-demo:figures:{self.erp_number}:{key}")  # noqa: S311 (demo data)
+        return random.Random(f"seed-demo:figures:{self.erp_number}:{key}")  # noqa: S311 (demo data)  # nosec B311
 
     def year(self, offset: int) -> dict[str, float]:
         """Every measure's actual in year ``first_year + offset``."""

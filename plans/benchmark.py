@@ -18,7 +18,7 @@ import io
 import os
 import random
 import statistics
-import subprocess
+import subprocess  # nosec B404 # runs our own interpreter with fixed arguments
 import sys
 import time
 from collections.abc import Iterator
@@ -235,7 +235,7 @@ def bench_plans(*, count: int, user: User) -> list[PlanVersion]:
             .order_by("-contacts_count", "pk")[:missing]
         )
         for index, account in enumerate(accounts):
-            bench_plan(account, user, random.Random(account.pk * 7919 + index))  # noqa: S311
+            bench_plan(account, user, random.Random(account.pk * 7919 + index))  # noqa: S311  # nosec B311 # seeded synthetic data, not secrets
     versions = list(printout_versions(year=BENCH_YEAR).order_by("pk")[:count])
     if len(versions) < count:
         raise RuntimeError(
@@ -292,7 +292,7 @@ def _printout_with_workers(user: User, workers: int) -> float:
     """Seconds of the printout through ``workers`` real Celery worker processes."""
     if not settings.CELERY_BROKER_URL:
         raise RuntimeError("Timing real workers needs CELERY_BROKER_URL (and a shared database).")
-    worker = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+    worker = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments  # nosec B603
         [
             sys.executable, "-m", "celery", "-A", "kam", "worker", "--pool=prefork",
             f"--concurrency={workers}", "--loglevel=WARNING", "--without-gossip",

@@ -90,7 +90,7 @@ def _attribute_values(accounts: list[Account], attributes: dict[str, AccountAttr
     """Values that follow each account's starting tier, with noise, so the run looks real."""
     rows = []
     for account in accounts:
-        rng = random.Random(account.erp_number)  # noqa: S311 (demo data, not secrets)
+        rng = random.Random(account.erp_number)  # noqa: S311 (demo data, not secrets)  # nosec B311
         rank = account.tier_rank or 4
         strength = {1: 9, 2: 7, 3: 5, 4: 3}[rank]
         workplaces = (

@@ -22,6 +22,9 @@ ROLES = (
 )
 LOGIN = "login"
 
+# Every Row ever made, so tests/security/test_url_coverage.py can prove each URL has one.
+REGISTRY: list["Row"] = []
+
 
 @dataclass(frozen=True)
 class Row:
@@ -31,6 +34,9 @@ class Row:
     default: int | str  # expected for every signed-in role not listed in ``expect``
     expect: dict[str, int | str] = field(default_factory=dict)
     anonymous: int | str = LOGIN
+
+    def __post_init__(self) -> None:
+        REGISTRY.append(self)
 
     def expected(self, role: str) -> int | str:
         if role == "anonymous":

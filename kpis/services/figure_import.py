@@ -438,7 +438,7 @@ def _write_postgresql(
                 copy.write_row(row)
         c = column
         cursor.execute(
-            f"INSERT INTO {quote(opts.db_table)} AS f ({c['account']}, {c['year']}, "  # noqa: S608
+            f"INSERT INTO {quote(opts.db_table)} AS f ({c['account']}, {c['year']}, "  # noqa: S608  # nosec B608 # identifiers from model metadata; values are query parameters
             f"{c['measure']}, {c['product_group']}, {c['region']}, {c['actual']}, {c['target']}, "
             f"{c['import_batch']}, {c['updated_by']}, {c['updated_at']}) "
             f"SELECT account_id, %s, measure, product_group, region, actual, target, %s, %s, %s "

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Contact
 from kam.concurrency import EditConflict
+from kam.forms import limit_free_text
 from kam.models import User
 from plans.models import (
     Action,
@@ -106,6 +107,7 @@ class SectionForm(RevisionForm):
     title: ClassVar[str]
 
 
+@limit_free_text
 class SituationForm(SectionForm):
     section = "situation"
     title = _("Situation of the customer")
@@ -117,6 +119,7 @@ class SituationForm(SectionForm):
         help_texts = dict.fromkeys(SECTIONS["situation"], MARKDOWN_HELP)
 
 
+@limit_free_text
 class SwotForm(SectionForm):
     section = "swot"
     title = _("SWOT analysis of our position")
@@ -128,6 +131,7 @@ class SwotForm(SectionForm):
         help_texts = dict.fromkeys(SECTIONS["swot"], MARKDOWN_HELP)
 
 
+@limit_free_text
 class StrategyForm(SectionForm):
     section = "strategy"
     title = _("Value proposition and account strategy")
@@ -271,6 +275,7 @@ class ActionForm(ItemForm):
         ).order_by("last_name", "first_name")
 
 
+@limit_free_text
 class RiskForm(ItemForm):
     columns: ClassVar[dict[str, str]] = {
         "description": "col-md-6",

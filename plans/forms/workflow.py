@@ -9,10 +9,12 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kam.forms import limit_free_text
 from plans.models import PlanVersion
 from plans.selectors.sections import CURRENT
 
 
+@limit_free_text
 class RequestChangesForm(forms.Form):
     comment = forms.CharField(
         label=_("What should change?"),
@@ -25,6 +27,7 @@ class RequestChangesForm(forms.Form):
     )
 
 
+@limit_free_text
 class ReviewForm(forms.Form):
     reviewed_on = forms.DateField(
         label=_("Reviewed on"),

@@ -241,7 +241,7 @@ def saved(
         workflow = render_to_string("plans/includes/_workflow.html", context, request=request)
         response.content += format_html(
             '<div id="plan-workflow" data-hx-swap-oob="true">{}</div>',
-            mark_safe(workflow),  # noqa: S308 -- a rendered template
+            mark_safe(workflow),  # noqa: S308 -- a rendered template  # nosec B308, B703
         ).encode()
     if retarget:
         response["HX-Retarget"] = f"#{retarget}"

@@ -12,6 +12,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from kam.forms import limit_free_text
 from selection.models import (
     MAX_POINTS,
     AccountAttribute,
@@ -62,6 +63,7 @@ class RevisionForm(forms.Form):
             self.initial["revision"] = version.revision
 
 
+@limit_free_text
 class CriteriaSetForm(forms.ModelForm):
     preset = forms.ChoiceField(
         label=_("Tier scheme"),
@@ -92,6 +94,7 @@ class VersionSettingsForm(RevisionForm):
             self.initial.update(unknown_rule=version.unknown_rule, change_note=version.change_note)
 
 
+@limit_free_text
 class TierForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=40)
     min_score = forms.DecimalField(label=_("Minimum score"), **POINTS)

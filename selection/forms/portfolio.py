@@ -8,6 +8,7 @@ from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from kam.forms import limit_free_text
 from selection.models import PortfolioSettings
 
 MAX_CLAIMS = 200
@@ -52,6 +53,7 @@ def split_erp_numbers(values: list[str]) -> list[str]:
     return list(dict.fromkeys(numbers))
 
 
+@limit_free_text
 class AllocationForm(forms.Form):
     """The competing claims: ERP customer numbers, one per line or separated by commas."""
 

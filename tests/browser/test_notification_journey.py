@@ -23,7 +23,7 @@ def test_kam_sees_the_count_opens_the_notification_and_it_is_read(
     header = page.get_by_role("link", name="Benachrichtigungen")
     expect(header).to_contain_text("1")
     visit(page, live_server, "/notifications/", html_checker)
-    page.get_by_role("link", name="Die Stufen von 2 Ihrer Accounts haben sich geändert.").click()
+    page.get_by_role("button", name="Die Stufen von 2 Ihrer Accounts haben sich geändert.").click()
 
     page.wait_for_url(f"{live_server.url}/accounts/")
     expect(page.get_by_role("link", name="Benachrichtigungen")).not_to_contain_text("1")

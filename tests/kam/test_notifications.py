@@ -15,7 +15,7 @@ def test_the_header_counts_unread_notifications_and_opening_one_reads_it(client,
     client.force_login(cast.kam)
 
     page = client.get(reverse("kam:notification-list"))
-    opened = client.get(reverse("kam:notification-open", args=[mine.pk]))
+    opened = client.post(reverse("kam:notification-open", args=[mine.pk]))
     after = client.get(reverse("kam:notification-list"))
 
     assert "Tier changed: 2 accounts" in page.content.decode()

@@ -46,7 +46,7 @@ from payments.demo import seed_payments
 from plans.demo import seed_plans
 from selection.demo import seed_selection
 
-DEMO_PASSWORD = "kam-demo-2026"  # noqa: S105 - printed for the demo on purpose
+DEMO_PASSWORD = "kam-demo-2026"  # noqa: S105 - printed for the demo on purpose  # nosec B105
 
 # username, first name, last name, roles, staff/superuser
 DEMO_USERS = (
@@ -480,7 +480,7 @@ SPONSOR_ROLES = (TeamRole.MENTOR, TeamRole.EXECUTIVE_SPONSOR)
 
 def demo_accounts() -> list[dict[str, str]]:
     """The same 80 accounts every time (a fixed seed), each with a unique name and number."""
-    rng = random.Random(2026)
+    rng = random.Random(2026)  # nosec B311 # seeded synthetic data, not secrets
     industries, regions = list(Industry), list(Region)
     accounts, names = [], set()
     while len(accounts) < ACCOUNT_COUNT:
@@ -523,7 +523,7 @@ def _domain(row: dict[str, str]) -> str:
 
 def demo_profile(index: int, row: dict[str, str], this_year: int) -> dict:
     """The profile fields of key account ``index`` (0–29): tier, strategy, texts, shares."""
-    rng = random.Random(f"seed-demo:profile:{row['erp_number']}")
+    rng = random.Random(f"seed-demo:profile:{row['erp_number']}")  # nosec B311 # seeded synthetic data, not secrets
     tier, tier_rank = dict(zip("GSB", TIERS, strict=True))[TIER_OF_KEY_ACCOUNT[index]]
     strategy = {
         1: (PartnershipStrategy.STRATEGIC, PartnershipStrategy.STRATEGIC),
@@ -564,7 +564,7 @@ def demo_profile(index: int, row: dict[str, str], this_year: int) -> dict:
 
 def demo_potential(index: int, row: dict[str, str], this_year: int) -> list[dict]:
     """Four years of expected revenue and contribution margin in EUR, growing believably."""
-    rng = random.Random(f"seed-demo:potential:{row['erp_number']}")
+    rng = random.Random(f"seed-demo:potential:{row['erp_number']}")  # nosec B311 # seeded synthetic data, not secrets
     tier_rank = TIERS["GSB".index(TIER_OF_KEY_ACCOUNT[index])][1]
     revenue = {1: rng.uniform(4e6, 12e6), 2: rng.uniform(1.5e6, 5e6), 3: rng.uniform(4e5, 2e6)}[
         tier_rank
@@ -591,7 +591,7 @@ def demo_potential(index: int, row: dict[str, str], this_year: int) -> list[dict
 
 def demo_competitors(row: dict[str, str], share_of_wallet: Decimal) -> list[dict]:
     """One to three competitors whose shares leave room for ours."""
-    rng = random.Random(f"seed-demo:competitors:{row['erp_number']}")
+    rng = random.Random(f"seed-demo:competitors:{row['erp_number']}")  # nosec B311 # seeded synthetic data, not secrets
     room = int(100 - share_of_wallet)
     competitors = []
     for name, notes in rng.sample(COMPETITORS, rng.randint(1, 3)):
@@ -624,7 +624,7 @@ def demo_buying_center(index: int, row: dict[str, str]) -> list[ContactSpec]:
     Relationships are described by the team role on our side (KAM, deputy, mentor, sponsor)
     and a number of days since they were last touched.
     """
-    rng = random.Random(f"seed-demo:buying-center:{row['erp_number']}")
+    rng = random.Random(f"seed-demo:buying-center:{row['erp_number']}")  # nosec B311 # seeded synthetic data, not secrets
     active = 6 + (index * 7 + rng.randint(0, 3)) % 10
     left = rng.choice((0, 0, 1, 1, 2))
     industry, legal_form = row["industry"], legal_form_of(row["name"])
