@@ -36,13 +36,14 @@ class EditConflict(Exception):
 def display_value(instance: models.Model, model_field: models.Field) -> str:
     """The field's value as a person reads it ("–" for empty)."""
     display = getattr(instance, f"get_{model_field.name}_display", None)
-    if display is not None and not model_field.is_relation:
+    # A multiple CountryField has a display method but no flat choices to look values up in.
+    if display is not None and not model_field.is_relation and model_field.flatchoices:
         return str(display()) or "–"
     value = getattr(instance, model_field.name)
     if value in (None, "", []):
         return "–"
     if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
+        return ", ".join(str(getattr(item, "name", item)) for item in value)
     return str(value)
 
 

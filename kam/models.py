@@ -82,6 +82,12 @@ class Job(models.Model):
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     progress_message = models.CharField(_("current step"), max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # The worker running the job writes a heartbeat; a queued or running job whose heartbeat
+    # went stale lost its worker or its message, and the recovery sweep queues it again.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    # Set by the worker that claimed the run; a late duplicate delivery claims nothing and a
+    # worker whose claim was taken over writes nothing.
+    claim = models.CharField(_("claim"), max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField(_("queued at"), auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

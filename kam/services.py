@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import platform
+import threading
+import time
 import traceback
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -12,12 +16,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kam.models import Job, Notification, User
 from kam.pdf import render_pdf
@@ -97,9 +102,18 @@ def notifications_mark_read(*, user: User) -> int:
     )
 
 
+def _send(job_id: int, kind: str) -> None:
+    """Hand the job to the broker. A broker that is down loses nothing: the job stays queued
+    and :func:`jobs_recover_stale` sends it again once its heartbeat has gone stale."""
+    try:
+        import_string(JOB_TASKS[kind]).delay(job_id)
+    except Exception:
+        logger.warning("Could not queue job %s; the recovery sweep will", job_id, exc_info=True)
+
+
 def _enqueue(job: Job) -> None:
-    task = import_string(JOB_TASKS[job.kind])
-    transaction.on_commit(lambda: task.delay(job.pk))
+    job_id, kind = job.pk, job.kind
+    transaction.on_commit(lambda: _send(job_id, kind))
 
 
 def job_enqueue(*, kind: str, created_by: User | None, params: dict | None = None) -> Job:
@@ -107,13 +121,16 @@ def job_enqueue(*, kind: str, created_by: User | None, params: dict | None = Non
     if kind not in JOB_TASKS:
         raise ValidationError(_("Unknown kind of job."), code="invalid_kind")
     with transaction.atomic():
-        job = Job.objects.create(kind=kind, created_by=created_by, params=params or {})
+        job = Job.objects.create(
+            kind=kind, created_by=created_by, params=params or {}, heartbeat_at=timezone.now()
+        )
         _enqueue(job)
     return job
 
 
 def job_retry(*, job: Job) -> Job:
-    """Queue a failed job again. Raises ValidationError unless the job has failed."""
+    """Queue a failed job again, with a fresh count of attempts. Raises ValidationError unless
+    the job has failed."""
     with transaction.atomic():
         updated = Job.objects.filter(pk=job.pk, state=Job.State.FAILED).update(
             state=Job.State.QUEUED,
@@ -122,6 +139,9 @@ def job_retry(*, job: Job) -> Job:
             error="",
             started_at=None,
             finished_at=None,
+            attempts=0,
+            claim="",
+            heartbeat_at=timezone.now(),
         )
         if not updated:
             raise ValidationError(_("Only a failed job can be retried."), code="not_failed")
@@ -131,51 +151,139 @@ def job_retry(*, job: Job) -> Job:
 
 
 def job_report_progress(job: Job, percent: int, message: str = "") -> None:
-    """Store the job's progress so the UI's polling sees it at once (outside any transaction)."""
+    """Store the job's progress so the UI's polling sees it at once (outside any transaction);
+    it counts as a heartbeat too."""
     percent = max(0, min(100, percent))
-    Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
-        progress=percent, progress_message=message[:200]
-    )
+    running = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING)
+    if job.claim:
+        running = running.filter(claim=job.claim)
+    running.update(progress=percent, progress_message=message[:200], heartbeat_at=timezone.now())
     job.progress, job.progress_message = percent, message[:200]
+    if settings.JOB_STEP_DELAY:
+        time.sleep(settings.JOB_STEP_DELAY)
+
+
+def _stale_before() -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(seconds=settings.JOB_STALE_SECONDS)
+
+
+class _Heartbeat(threading.Thread):
+    """Writes the job's heartbeat while ``work`` runs, so a long step without progress
+    reports is not taken for a dead worker."""
+
+    def __init__(self, job_id: int, claim: str) -> None:
+        super().__init__(name=f"job-{job_id}-heartbeat", daemon=True)
+        self.job_id, self.claim, self.stopped = job_id, claim, threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(settings.JOB_HEARTBEAT_SECONDS):
+                Job.objects.filter(
+                    pk=self.job_id, state=Job.State.RUNNING, claim=self.claim
+                ).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()
 
 
 def job_execute(*, job_id: int, work: JobWork) -> Job | None:
     """Run ``work`` for a queued or interrupted job and record how it ended.
 
-    Safe to call twice: a job that has already finished is left alone and None is returned.
-    A job interrupted mid-run (its worker died) is claimed again and rerun, so ``work`` must
-    itself be idempotent. Exceptions from ``work`` mark the job failed and are not re-raised.
+    Safe to call twice: a job that has finished, or that another worker runs (its heartbeat is
+    fresh), is left alone and None is returned. A job interrupted mid-run (its worker died, its
+    heartbeat went stale) is claimed again and rerun, so ``work`` must itself be idempotent.
+    A run whose claim was taken over meanwhile records nothing. Exceptions from ``work`` mark
+    the job failed and are not re-raised.
     """
-    claimed = Job.objects.filter(pk=job_id, state__in=[Job.State.QUEUED, Job.State.RUNNING]).update(
-        state=Job.State.RUNNING,
-        started_at=timezone.now(),
-        attempts=F("attempts") + 1,
-        progress=0,
+    claim = uuid.uuid4().hex
+    now = timezone.now()
+    claimed = (
+        Job.objects.filter(pk=job_id)
+        .filter(
+            Q(state=Job.State.QUEUED)
+            | Q(state=Job.State.RUNNING)
+            & (Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stale_before()))
+        )
+        .update(
+            state=Job.State.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            claim=claim,
+            attempts=F("attempts") + 1,
+            progress=0,
+        )
     )
     if not claimed:
-        logger.info("Job %s is finished or gone; nothing to do", job_id)
+        logger.info("Job %s is finished, gone or running elsewhere; nothing to do", job_id)
         return None
     job = Job.objects.get(pk=job_id)
+    heartbeat = _Heartbeat(job_id, claim)
+    heartbeat.start()
+    ours = Job.objects.filter(pk=job_id, state=Job.State.RUNNING, claim=claim)
     try:
         result = work(job, lambda percent, message="": job_report_progress(job, percent, message))
     except Exception as exc:
         logger.exception("Job %s failed", job_id)
-        Job.objects.filter(pk=job_id).update(
+        ours.update(
             state=Job.State.FAILED,
             finished_at=timezone.now(),
             error=f"{type(exc).__name__}: {exc}"[:2000],
             result={"traceback": traceback.format_exc(limit=5)[-4000:]},
         )
     else:
-        Job.objects.filter(pk=job_id).update(
+        ours.update(
             state=Job.State.SUCCEEDED,
             finished_at=timezone.now(),
             progress=100,
             progress_message="",
             result=result,
         )
+    finally:
+        heartbeat.stopped.set()
+        heartbeat.join()
     job.refresh_from_db()
     return job
+
+
+def jobs_recover_stale() -> dict[str, int]:
+    """Queue again every job whose heartbeat went stale: a running job whose worker died, a
+    queued job whose message never reached the broker. A running job that has had
+    ``JOB_MAX_ATTEMPTS`` runs is marked failed instead (it can be retried by hand).
+    Returns how many jobs were queued again and how many failed.
+    """
+    stale = Job.objects.filter(
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stale_before()),
+        state__in=[Job.State.QUEUED, Job.State.RUNNING],
+        # A running printout fans out to render tasks that write no heartbeat; its own claim
+        # (plans.services.printouts) makes a redelivery safe.
+    ).exclude(kind=Job.Kind.PLAN_PRINTOUT, state=Job.State.RUNNING)
+    requeued = failed = 0
+    for job in stale.only("pk", "kind", "state", "claim", "attempts"):
+        # The same filter again guards each update: a worker may have claimed or finished
+        # the job since it was read.
+        still_stale = Job.objects.filter(
+            Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stale_before()),
+            pk=job.pk,
+            state=job.state,
+            claim=job.claim,
+        )
+        if job.state == Job.State.RUNNING and job.attempts >= settings.JOB_MAX_ATTEMPTS:
+            failed += still_stale.update(
+                state=Job.State.FAILED,
+                finished_at=timezone.now(),
+                error=ngettext(
+                    "The worker running this job stopped %(count)d time; the job was given up. "
+                    "Retry it once the cause is fixed.",
+                    "The worker running this job stopped %(count)d times; the job was given up. "
+                    "Retry it once the cause is fixed.",
+                    job.attempts,
+                )
+                % {"count": job.attempts},
+            )
+        elif still_stale.update(state=Job.State.QUEUED, claim="", heartbeat_at=timezone.now()):
+            requeued += 1
+            logger.warning("Job %s lost its worker or its message; queued again", job.pk)
+            _send(job.pk, job.kind)
+    return {"requeued": requeued, "failed": failed}
 
 
 def system_check(job: Job, report: ProgressReporter) -> dict[str, Any]:

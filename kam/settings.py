@@ -20,7 +20,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=False)
 TESTING = env.bool("KAM_TESTING", default=False)
 
-_DEV_SECRET_KEY = "django-insecure-local-development-key-never-use-in-production"  # noqa: S105
+_DEV_SECRET_KEY = "django-insecure-local-development-key-never-use-in-production"  # noqa: S105  # nosec B105 # local-development key only; refused when DEBUG is off
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not (DEBUG or TESTING):
@@ -212,6 +212,28 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 
+# Jobs whose worker died: Redis redelivers an unacknowledged message only after the visibility
+# timeout (an hour), so a running job writes a heartbeat every JOB_HEARTBEAT_SECONDS and a sweep
+# (at worker start and every JOB_SWEEP_SECONDS) queues again a job silent for JOB_STALE_SECONDS,
+# up to JOB_MAX_ATTEMPTS runs, and marks it failed after that.
+JOB_HEARTBEAT_SECONDS = env.float("JOB_HEARTBEAT_SECONDS", default=30)
+JOB_STALE_SECONDS = env.float("JOB_STALE_SECONDS", default=300)
+JOB_SWEEP_SECONDS = env.float("JOB_SWEEP_SECONDS", default=120)
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
+# Tests only: seconds a job sleeps at each progress report, so a test can kill its worker mid-run.
+JOB_STEP_DELAY = env.float("JOB_STEP_DELAY", default=0)
+if not (
+    JOB_HEARTBEAT_SECONDS > 0
+    and JOB_STALE_SECONDS >= 2 * JOB_HEARTBEAT_SECONDS
+    and JOB_SWEEP_SECONDS > 0
+    and 1 <= JOB_MAX_ATTEMPTS <= 20
+    and 0 <= JOB_STEP_DELAY <= 60
+):
+    raise ImproperlyConfigured(
+        "JOB_HEARTBEAT_SECONDS must be positive, JOB_STALE_SECONDS at least twice it, "
+        "JOB_SWEEP_SECONDS positive, JOB_MAX_ATTEMPTS 1 to 20 and JOB_STEP_DELAY 0 to 60."
+    )
+
 
 def _month_day(name: str, default: str) -> tuple[int, int]:
     value = env.str(name, default=default)
@@ -263,6 +285,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(
             month_of_year=KPI_REFRESH_MONTH, day_of_month=KPI_REFRESH_DAY, hour=4, minute=0
         ),
+    },
+    "jobs-recover-stale": {
+        "task": "kam.tasks.jobs_recover_stale",
+        "schedule": JOB_SWEEP_SECONDS,
     },
     "payments-daily": {
         "task": "payments.tasks.escalations_daily",

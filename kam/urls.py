@@ -3,6 +3,8 @@ from django.urls import include, path
 
 from kam import views
 
+handler500 = "kam.views.server_error"
+
 kam_patterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("language/", views.language_set, name="language-set"),

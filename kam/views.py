@@ -1,9 +1,15 @@
+import sys
+
+import kombu.exceptions
+import redis.exceptions
+from django import db
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -132,6 +138,28 @@ def job_result_file(request: HttpRequest, pk: int) -> FileResponse:
     )
 
 
+# Errors that mean a service the app needs (database, Redis) is down, not a bug: the request
+# may succeed in a moment, so they answer 503 with Retry-After instead of 500.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    db.OperationalError,
+    db.InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
+RETRY_AFTER_SECONDS = 30
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: a 503 page for an outage, the 500 page otherwise. Rendered without
+    the request's context processors, which would query the unreachable database again."""
+    if isinstance(sys.exc_info()[1], OUTAGE_ERRORS):
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return HttpResponse(loader.render_to_string("500.html"), status=500)
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """Explain an expired or missing CSRF token in the app's own shell."""
     return render(request, "403_csrf.html", status=403)
@@ -148,8 +176,10 @@ class NotificationListView(ListView):
         return selectors.notifications_of(user=self.request.user)
 
 
+@require_POST
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
-    """Mark one of the user's notifications read and follow its link."""
+    """Mark one of the user's notifications read and follow its link; a POST, because reading
+    changes state and GET never may (tests/security/test_safe_methods.py)."""
     notification = selectors.notification_get(user=request.user, pk=pk)
     services.notification_mark_read(notification=notification)
     return redirect(notification.url or "kam:notification-list")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts import selectors as account_selectors
+from accounts.models import Account
 from accounts.views.accounts import AccountTabView
 from accounts.views.common import add_service_error
 from kam import access
@@ -70,15 +75,49 @@ class AttributeValuesEditView(View):
             return False
         return True
 
+    @staticmethod
+    def _seen(account) -> str:
+        """A digest of the account's attribute values as stored now. The form carries the one
+        the user started from, so a save over someone else's newer values is refused."""
+        rows = (
+            AccountAttributeValue.objects.filter(account=account)
+            .order_by("attribute_id")
+            .values_list("attribute_id", "number", "flag", "comment")
+        )
+        return hashlib.sha256(repr(list(rows)).encode()).hexdigest()[:32]
+
+    def _render(self, request: HttpRequest, account, form: AttributeValuesForm) -> HttpResponse:
+        return render(
+            request,
+            self.template_name,
+            {"account": account, "form": form, "seen": self._seen(account)},
+        )
+
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         account = account_selectors.account_get_editable(user=request.user, pk=pk)
-        form = self._form(account)
-        return render(request, self.template_name, {"account": account, "form": form})
+        return self._render(request, account, self._form(account))
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         account = account_selectors.account_get_editable(user=request.user, pk=pk)
-        form = self._form(account, request.POST)
-        if form.is_valid() and self._save(request, account, form):
-            messages.success(request, _("The attribute values have been saved."))
-            return redirect("accounts:account-selection", pk=account.pk)
-        return render(request, self.template_name, {"account": account, "form": form})
+        with transaction.atomic():
+            # Two saves of the same account's values take turns, so the check below holds.
+            Account.objects.select_for_update().filter(pk=account.pk).exists()
+            form = self._form(account, request.POST)
+            seen = request.POST.get("seen")
+            # A post without the digest (not from this form, e.g. a script) is not checked.
+            if form.is_valid() and seen is not None and seen != self._seen(account):
+                form.add_error(
+                    None,
+                    ValidationError(
+                        _(
+                            "Someone else saved attribute values of this account after you "
+                            "opened this form. Nothing was saved; your entries are kept below. "
+                            "Save again to replace their values with yours."
+                        ),
+                        code="edit_conflict",
+                    ),
+                )
+            elif form.is_valid() and self._save(request, account, form):
+                messages.success(request, _("The attribute values have been saved."))
+                return redirect("accounts:account-selection", pk=account.pk)
+        return self._render(request, account, form)

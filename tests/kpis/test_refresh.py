@@ -190,7 +190,8 @@ def test_killed_after_some_steps_and_started_again_it_completes_once(
         step.run(refresh=refresh)
     refresh.refresh_from_db()
     assert refresh.finished_at is None
-    Job.objects.filter(pk=refresh.job_id).update(state=Job.State.RUNNING)
+    # Its heartbeat stopped with it (kam.services.job_execute claims only a stale job again).
+    Job.objects.filter(pk=refresh.job_id).update(state=Job.State.RUNNING, heartbeat_at=None)
 
     job = _run(refresh)  # the message is delivered again (acks_late): the job is claimed again
 

@@ -66,7 +66,9 @@ def test_computing_twice_changes_nothing_and_an_interrupted_run_is_redone(cast, 
 
     # A worker died mid-run: the job is claimed again and the run computed from scratch.
     SelectionRun.objects.filter(pk=ready_run.pk).update(state=RunState.COMPUTING)
-    Job.objects.filter(pk=ready_run.job_id).update(state=Job.State.RUNNING, finished_at=None)
+    Job.objects.filter(pk=ready_run.job_id).update(
+        state=Job.State.RUNNING, finished_at=None, heartbeat_at=None
+    )
     job_execute(job_id=ready_run.job_id, work=services.selection_run_compute)
 
     assert SelectionResult.objects.filter(run=ready_run).count() == 2
