@@ -64,10 +64,12 @@ class KamUser(HttpUser):
                 response.failure(f"login of {self.username} failed: HTTP {response.status_code}")
 
     def page(self, url: str, name: str | None = None) -> str:
-        """GET a page; anything but 200 counts as a failure."""
+        """GET a page; anything but 200, or landing on the login page, counts as a failure."""
         with self.client.get(url, name=name or url, catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
+            elif "/auth/login/" in response.url:
+                response.failure("sent to the login page: the session is gone")
             return response.text or ""
 
     def account(self) -> str | None:
@@ -153,6 +155,10 @@ class Finance(KamUser):
     weight = 2
     username = "bulk.finanz"
 
+    def on_start(self) -> None:
+        super().on_start()
+        self.page("/payments/")
+
     @task(3)
     def queue(self) -> None:
         html = self.page("/payments/")
@@ -187,6 +193,7 @@ class Mentor(KamUser):
     def on_start(self) -> None:
         super().on_start()
         self.remember_accounts(self.page("/"))
+        self.page("/plans/")
 
     @task(3)
     def plan(self) -> None:
