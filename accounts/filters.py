@@ -9,12 +9,15 @@ which send no signals) show after ``LIST_CACHE_TIMEOUT`` seconds at the latest.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import django_filters
 from django import forms
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import models
 from django.db.models import Exists, F, FilteredRelation, Min, OuterRef, Q, QuerySet
 from django.db.models.signals import post_delete, post_save
@@ -56,11 +59,29 @@ LIST_CACHE_TIMEOUT = 60  # seconds
 _GENERATION_KEY = "accounts:list:generation"
 
 Choices = list[tuple[str, str]]
+T = TypeVar("T")
 
 
 def list_cache_generation() -> str:
     """The token under which the account list's choices and counts are cached."""
     return cache.get_or_set(_GENERATION_KEY, lambda: uuid.uuid4().hex, timeout=None)
+
+
+def cached_for_query(name: str, queryset: QuerySet, build: Callable[[], T]) -> T:
+    """``build()`` (a count or sums over ``queryset``) from the list cache, keyed by the
+    query's SQL: another filter is another entry, and a write to accounts or teams starts a
+    new generation. Figures outside those tables may lag by ``LIST_CACHE_TIMEOUT``."""
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+    except EmptyResultSet:
+        return build()
+    digest = hashlib.sha256(repr((sql, params)).encode()).hexdigest()
+    key = f"accounts:list:{name}:{list_cache_generation()}:{digest}"
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, LIST_CACHE_TIMEOUT)
+    return value
 
 
 def renew_list_cache(**kwargs: object) -> None:

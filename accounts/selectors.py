@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.core.cache import cache
-from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
 from django.db import models
 from django.db.models import (
@@ -29,9 +26,8 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from accounts.filters import (
-    LIST_CACHE_TIMEOUT,
     AccountFilterSet,
-    list_cache_generation,
+    cached_for_query,
     with_kam_name,
 )
 from accounts.models import (
@@ -88,11 +84,21 @@ def account_filterset(*, user: User, data: QueryDict | None) -> AccountFilterSet
     return AccountFilterSet(data, queryset=queryset.order_by("name", "pk"))
 
 
-class AccountListPaginator(Paginator):
+class CachedCountPaginator(Paginator):
+    """Pages of a list of accounts whose count is cached per filter in the list cache
+    (``accounts.filters.cached_for_query``): counting a filter over 100,000 accounts costs
+    more than showing one page of it."""
+
+    @cached_property
+    def count(self) -> int:
+        return cached_for_query("count", self.object_list, self.object_list.count)
+
+
+class AccountListPaginator(CachedCountPaginator):
     """The account list's pages, each a list of dicts with ``LIST_COLUMNS`` and the key account
     manager's ``kam_first``, ``kam_last`` and ``kam_username`` (None without one).
 
-    - The count is cached per filter in the list cache (see ``accounts.filters``).
+    - The count is cached per filter in the list cache (see ``CachedCountPaginator``).
     - A page's accounts are found first and the manager joined for them alone (a unique
       constraint allows one per account): joined in the same query, PostgreSQL walks the name
       index through thousands of filtered-out rows rather than sort the few that match.
@@ -100,21 +106,6 @@ class AccountListPaginator(Paginator):
       does instead of an OFFSET over every row before it. The list's orders are total (they
       end in name, pk), so the reverse is exact.
     """
-
-    @cached_property
-    def count(self) -> int:
-        queryset = self.object_list
-        try:
-            sql, params = queryset.order_by().query.sql_with_params()
-        except EmptyResultSet:
-            return 0
-        digest = hashlib.sha256(repr((sql, params)).encode()).hexdigest()
-        key = f"accounts:list:count:{list_cache_generation()}:{digest}"
-        count = cache.get(key)
-        if count is None:
-            count = queryset.count()
-            cache.set(key, count, LIST_CACHE_TIMEOUT)
-        return count
 
     def page(self, number: int | str) -> Page:
         number = self.validate_number(number)

@@ -31,7 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.filters import with_kam_name
+from accounts.filters import cached_for_query, with_kam_name
 from accounts.models import Account, PotentialYear, Region, Relationship
 from kam import access
 from kam.models import User
@@ -143,12 +143,17 @@ class TierGroup:
 
 
 def tier_summaries(accounts: QuerySet[Account], colours: dict[str, str]) -> list[TierSummary]:
-    """Count and revenue potential per tier of ``accounts``, in the list's order (one query)."""
-    rows = (
-        accounts.order_by()
-        .values("tier", "tier_rank")
-        .annotate(count=Count("pk"), potential=Sum("revenue_potential"))
-        .order_by(F("tier_rank").asc(nulls_last=True), "tier")
+    """Count and revenue potential per tier of ``accounts``, in the list's order (one query,
+    cached per filter in the account list's cache: ``cached_for_query``)."""
+    rows = cached_for_query(
+        "tier-summaries",
+        accounts,
+        lambda: list(
+            accounts.order_by()
+            .values("tier", "tier_rank")
+            .annotate(count=Count("pk"), potential=Sum("revenue_potential"))
+            .order_by(F("tier_rank").asc(nulls_last=True), "tier")
+        ),
     )
     summaries, offset = [], 0
     for row in rows:

@@ -14,6 +14,7 @@ from django.views import View
 from django.views.decorators.http import require_GET
 from django.views.generic import ListView, TemplateView
 
+from accounts.selectors import CachedCountPaginator
 from kam import access
 from kam.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, csv_lines, xlsx_file
 from kam.pdf import render_pdf
@@ -38,6 +39,7 @@ class TierListView(ListView):
     template_name = "selection/tier_list.html"
     context_object_name = "accounts"
     paginate_by = 100
+    paginator_class = CachedCountPaginator
 
     def get_queryset(self):
         _require(access.may_list_accounts(self.request.user))
