@@ -134,8 +134,13 @@ def test_computing_run_shows_progress_and_htmx_refreshes_once_ready(
     client, cast, released_version
 ) -> None:
     run = services.selection_run_start(version=released_version, user=cast.leadership)
+    # Shown as running halfway; no heartbeat, so compute() below may claim it as a worker
+    # taking over a silent job does (a fresh heartbeat would mean another worker has it).
     Job.objects.filter(pk=run.job_id).update(
-        state=Job.State.RUNNING, progress=50, progress_message="Storing the results"
+        state=Job.State.RUNNING,
+        progress=50,
+        progress_message="Storing the results",
+        heartbeat_at=None,
     )
     client.force_login(cast.viewer)
 
