@@ -15,6 +15,7 @@ class LanguageForm(forms.Form):
 FREE_TEXT_MAX_LENGTH = 20_000
 
 F = TypeVar("F", bound=type[forms.BaseForm])
+TEXT_INPUT_TYPES = frozenset({"text", "email", "password", "search", "tel", "url"})
 
 
 def limit_free_text(form_class: F) -> F:
@@ -27,5 +28,8 @@ def limit_free_text(form_class: F) -> F:
         if isinstance(field, forms.CharField) and field.max_length is None:
             field.max_length = FREE_TEXT_MAX_LENGTH
             field.validators.append(MaxLengthValidator(FREE_TEXT_MAX_LENGTH))
-            field.widget.attrs.update(field.widget_attrs(field.widget))
+            # HTML allows maxlength on text-like inputs and textareas only (not type="color").
+            kind = field.widget.attrs.get("type") or getattr(field.widget, "input_type", "text")
+            if kind in TEXT_INPUT_TYPES:
+                field.widget.attrs.update(field.widget_attrs(field.widget))
     return form_class
