@@ -67,21 +67,29 @@ def list_cache_generation() -> str:
     return cache.get_or_set(_GENERATION_KEY, lambda: uuid.uuid4().hex, timeout=None)
 
 
+def cached_in_generation(
+    prefix: str, key: object, compute: Callable[[], T], *, timeout: int = LIST_CACHE_TIMEOUT
+) -> T:
+    """``compute()``, kept ``timeout`` seconds per ``key`` under the account list's cache
+    generation: a write to accounts or teams starts a new generation, so such changes show at
+    once; other changes show after ``timeout`` seconds at the latest."""
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()
+    cache_key = f"{prefix}:{list_cache_generation()}:{digest}"
+    value = cache.get(cache_key)
+    if value is None:
+        value = compute()
+        cache.set(cache_key, value, timeout)
+    return value
+
+
 def cached_for_query(name: str, queryset: QuerySet, build: Callable[[], T]) -> T:
     """``build()`` (a count or sums over ``queryset``) from the list cache, keyed by the
-    query's SQL: another filter is another entry, and a write to accounts or teams starts a
-    new generation. Figures outside those tables may lag by ``LIST_CACHE_TIMEOUT``."""
+    query's SQL, so another filter is another entry (see :func:`cached_in_generation`)."""
     try:
         sql, params = queryset.order_by().query.sql_with_params()
     except EmptyResultSet:
         return build()
-    digest = hashlib.sha256(repr((sql, params)).encode()).hexdigest()
-    key = f"accounts:list:{name}:{list_cache_generation()}:{digest}"
-    value = cache.get(key)
-    if value is None:
-        value = build()
-        cache.set(key, value, LIST_CACHE_TIMEOUT)
-    return value
+    return cached_in_generation(f"accounts:list:{name}", (sql, params), build)
 
 
 def renew_list_cache(**kwargs: object) -> None:

@@ -5,13 +5,11 @@ of accounts. Amounts add up as stored, in one reporting currency; the page names
 from __future__ import annotations
 
 import datetime
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Q
@@ -20,7 +18,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.filters import list_cache_generation
+from accounts.filters import cached_in_generation
 from accounts.models import Account, Industry, Region
 from kam import access
 from kam.models import User
@@ -266,13 +264,7 @@ def _cached(name: str, key: tuple, timeout: int, compute: Callable[[], T]) -> T:
     between filters and back, and figures change in batches (imports, the refresh). Other
     changes show after ``timeout`` seconds at the latest.
     """
-    digest = hashlib.sha256(repr((name, key)).encode()).hexdigest()
-    cache_key = f"kpis:dashboard:{list_cache_generation()}:{digest}"
-    value = cache.get(cache_key)
-    if value is None:
-        value = compute()
-        cache.set(cache_key, value, timeout)
-    return value
+    return cached_in_generation("kpis:dashboard", (name, key), compute, timeout=timeout)
 
 
 def programme_dashboard(
