@@ -130,32 +130,32 @@ def account_with_contacts(context: dict) -> str:
     return _render(ACCOUNT_CONTACTS_TEMPLATE, {"rows": rows})
 
 
+def _first_page(sql: str) -> str:
+    """Run a baseline's query for one page of rows and render them with the bare template."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [PAGE_SIZE])
+        rows = cursor.fetchall()
+    return _render(ACCOUNT_ROWS_TEMPLATE, {"rows": rows})
+
+
 def plan_rows(context: dict) -> str:
     """Baseline of the plan list: one page of plans with their account, in one query."""
-    sql = (
+    return _first_page(
         "SELECT p.id, a.name, p.start_year, p.status, a.tier, a.id "  # noqa: S608  # nosec B608 # identifiers from model metadata; values are query parameters
         f"FROM {_q(Plan._meta.db_table)} p "
         f"JOIN {_q(Account._meta.db_table)} a ON a.id = p.account_id "
         "ORDER BY a.name, p.start_year DESC LIMIT %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [PAGE_SIZE])
-        rows = cursor.fetchall()
-    return _render(ACCOUNT_ROWS_TEMPLATE, {"rows": rows})
 
 
 def escalation_rows(context: dict) -> str:
     """Baseline of the escalation queue: one page of open cases with their account."""
-    sql = (
+    return _first_page(
         "SELECT e.id, a.name, e.state, e.deadline, a.tier, a.id "  # noqa: S608  # nosec B608 # identifiers from model metadata; values are query parameters
         f"FROM {_q(Escalation._meta.db_table)} e "
         f"JOIN {_q(Account._meta.db_table)} a ON a.id = e.account_id "
         "ORDER BY e.deadline, e.id LIMIT %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [PAGE_SIZE])
-        rows = cursor.fetchall()
-    return _render(ACCOUNT_ROWS_TEMPLATE, {"rows": rows})
 
 
 SECTIONS: dict[str, list[Page]] = {
