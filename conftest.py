@@ -121,6 +121,25 @@ def _database_url() -> str:
     return f"postgres://{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def celery_worker_command(hostname: str, *extra: str) -> list[str]:
+    """A Celery worker of this interpreter on this test process's own queue."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "kam",
+        "worker",
+        "--pool=solo",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        *extra,
+        f"--hostname={hostname}",
+        f"--queues={settings.CELERY_TASK_DEFAULT_QUEUE}",
+    ]
+
+
 @pytest.fixture
 def celery_worker(transactional_db, tmp_path):
     if not settings.CELERY_BROKER_URL:
@@ -129,20 +148,7 @@ def celery_worker(transactional_db, tmp_path):
         pytest.skip("The worker shares the test database only on PostgreSQL (DATABASE_URL).")
     env = {**os.environ, "DATABASE_URL": _database_url(), "MEDIA_ROOT": str(tmp_path)}
     worker = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "kam",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname=test@%h",
-            f"--queues={settings.CELERY_TASK_DEFAULT_QUEUE}",
-        ],
+        celery_worker_command("test@%h"),
         env=env,
         cwd=settings.BASE_DIR,
         stdout=subprocess.PIPE,

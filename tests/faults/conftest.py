@@ -3,7 +3,6 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 
@@ -11,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from conftest import _database_url
+from conftest import _database_url, celery_worker_command
 from kam.models import Job
 
 # The worker sleeps this long at each progress report, so a test can kill it mid-run; a job
@@ -37,21 +36,7 @@ class Workers:
             "JOB_HEARTBEAT_SECONDS": "0.5",
         }
         worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "kam",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                f"--hostname=faults-{len(self.started)}@%h",
-                f"--queues={settings.CELERY_TASK_DEFAULT_QUEUE}",
-            ],
+            celery_worker_command(f"faults-{len(self.started)}@%h", "--without-heartbeat"),
             env=env,
             cwd=settings.BASE_DIR,
             stdout=subprocess.DEVNULL,
