@@ -1,48 +1,19 @@
-"""Deployment hygiene: Django's deployment checklist, bandit over the app code, and an
-up-to-date list of third-party licences."""
-
-import os
-import subprocess
-import sys
+"""Deployment hygiene: bandit over the app code and an up-to-date list of third-party
+licences (Django's deployment checklist: tests/kam/test_settings.py)."""
 
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from kam.management.commands import licences
+from tests.production import run_python
 
-PRODUCTION_ENV = {
-    "PATH": os.environ.get("PATH", ""),
-    "DEBUG": "false",
-    "SECRET_KEY": "q8Zr-2vLx_Pw0NcT4yHs9KjB3mFd7GaE1uWo6RiYl5XeQbVn_tCp",
-    "ALLOWED_HOSTS": "kam.example.com",
-    "DATABASE_URL": "sqlite:///:memory:",
-}
 APP_PACKAGES = ("accounts", "kam", "kpis", "payments", "plans", "selection")
-
-
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def test_the_deployment_checklist_is_clean_in_production():
-    result = _run("manage.py", "check", "--deploy", "--fail-level", "DEBUG", env=PRODUCTION_ENV)
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "System check identified no issues (0 silenced)." in result.stdout
 
 
 def test_bandit_finds_nothing_in_the_app_code():
     """Every remaining finding carries a ``# nosec BXXX`` with its reason on the line."""
-    result = _run(
+    result = run_python(
         "-m", "bandit", "-r", *APP_PACKAGES, "-c", "pyproject.toml", "-q", "-f", "custom",
         "--msg-template", "{relpath}:{line}: {test_id} {msg}",
     )  # fmt: skip
