@@ -75,6 +75,24 @@ def cast(db) -> Cast:
     )
 
 
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo programme (seed_demo), seeded once for the test module and rolled back after
+    it; tests that read it also request ``db``."""
+    from django.core.management import call_command
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.fixture
 def eager_jobs(transactional_db):
     """Run enqueued Celery tasks in-process as the transaction commits, as the local default

@@ -6,10 +6,8 @@ back after the last test; each test reads it inside its own savepoint.
 
 import datetime
 
-import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import (
@@ -40,20 +38,6 @@ def _snapshot() -> tuple:
 
 def _seed() -> None:
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo, seeded once for the module and rolled back after it."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            _seed()
-            yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
 
 
 def test_seed_demo_builds_a_programme_and_a_second_run_changes_nothing(demo, db) -> None:

@@ -6,8 +6,7 @@ import re
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.urls import Resolver404, resolve
 
@@ -24,20 +23,6 @@ ROLES = {
     "kam": Role.KEY_ACCOUNT_MANAGER,
     "finance": Role.FINANCE,
 }
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo programme, seeded once for the module and rolled back after it."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-            yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
 
 
 def crawl(client: Client) -> tuple[set[str], list[str]]:
