@@ -1,10 +1,16 @@
+import datetime
 import io
 import json
 
+from django.conf import settings
 from django.core.management import call_command
+from django.utils import timezone
 
-from accounts.models import Account, Contact, ContactRole, Relationship
+from accounts.models import Account, AccountTeamMember, Contact, ContactRole, Relationship
 from kam.management.commands.bench import SECTIONS
+from kam.models import User
+from payments.models import Escalation, Invoice
+from payments.services.daily import overdue_uncovered
 
 NUMERIC_FIELDS = ("median_ms", "p95_ms", "queries", "baseline_median_ms", "ratio")
 # Pages that exist today; a page added to SECTIONS before its view lands may answer "missing".
@@ -22,10 +28,12 @@ EXISTING_PAGES = {
 
 
 def test_seed_bulk_creates_numbered_accounts_and_skips_them_on_a_second_run(db) -> None:
-    call_command("seed_bulk", accounts=20, contacts_per_account=6, stdout=io.StringIO())
+    # Seed 2 gives one key account an overdue invoice past its grace days.
+    call_command("seed_bulk", accounts=20, contacts_per_account=6, seed=2, stdout=io.StringIO())
     counts = (Account.objects.count(), Contact.objects.count(), Relationship.objects.count())
+    escalations = Escalation.objects.count()
 
-    call_command("seed_bulk", accounts=20, contacts_per_account=6, stdout=io.StringIO())
+    call_command("seed_bulk", accounts=20, contacts_per_account=6, seed=2, stdout=io.StringIO())
 
     assert (
         Account.objects.count(),
@@ -38,6 +46,24 @@ def test_seed_bulk_creates_numbered_accounts_and_skips_them_on_a_second_run(db) 
     for account in Account.objects.all():
         assert account.team_members.filter(role="key_account_manager").count() == 1
         assert account.contacts.filter(reports_to__isnull=True).count() == 1
+    assert Invoice.objects.count() == 4 * 20
+    # The daily run opened a case for every overdue invoice of a key account past its grace.
+    past_grace = timezone.localdate() - datetime.timedelta(days=settings.PAYMENT_GRACE_DAYS)
+    assert not overdue_uncovered(past_grace).exclude(account__tier="").exists()
+    assert Escalation.objects.count() == escalations == 1
+
+
+def test_seed_bulk_draws_teams_from_a_pool_that_grows_with_the_accounts(db) -> None:
+    call_command(
+        "seed_bulk", accounts=30, contacts_per_account=2, team_pool=6, stdout=io.StringIO()
+    )
+
+    on_teams = set(AccountTeamMember.objects.values_list("user__username", flat=True))
+    assert on_teams <= {f"bulk.kam{n:02d}" for n in range(1, 7)}
+    assert len(on_teams) == 6
+    # Without --team-pool: one member per 25 accounts, at least 50.
+    call_command("seed_bulk", accounts=40, contacts_per_account=2, stdout=io.StringIO())
+    assert User.objects.filter(username__startswith="bulk.kam").count() == 50
 
 
 def test_bench_times_every_page_against_a_baseline(db, tmp_path, settings) -> None:

@@ -10,6 +10,8 @@ Synthetic accounts without annual figures then get three past years of them (rev
 contribution margin and volume, and for a fifth of them a few product groups with targets),
 each key account a plan over those years with revenue and margin targets, and their KPI rows
 are recomputed; again in chunks, so a second run adds figures only where they are missing.
+Accounts without invoices get four of the last year, a few of them overdue and unpaid, and the
+daily escalation run opens the payment escalations of those of key accounts.
 """
 
 import datetime
@@ -48,13 +50,20 @@ from kam.models import User
 from kam.roles import Role
 from kpis.models import AccountKpi, AnnualFigure
 from kpis.services import kpis_recompute
+from payments.models import Escalation, EscalationEvent, Invoice
+from payments.services.daily import escalations_run
 from plans.models import Metric, Plan, Target
 from selection.demo import demo_attributes
 from selection.models import AccountAttributeValue
 
 PREFIX = "B"
 NUMBER_WIDTH = 9
-POOL_SIZE = 50
+# The synthetic team members: at least MIN_POOL, and one per ACCOUNTS_PER_POOL_USER accounts.
+# Teams have three people on average, so each is on about 75 teams and manages about 25
+# accounts whatever the size: a person's realistic share, where a fixed pool would put each
+# of them on thousands of teams at 100,000 accounts.
+MIN_POOL = 50
+ACCOUNTS_PER_POOL_USER = 25
 POOL_USERNAME = "bulk.kam{:02d}"
 # With --password, users of the other roles for load tests (loadtest/), besides the pool.
 ROLE_USERS = {
@@ -157,7 +166,15 @@ FIGURE_COLUMNS = (
     "account_id", "year", "measure", "product_group", "region", "actual", "target",
 )  # fmt: skip
 TARGET_COLUMNS = ("plan_id", "metric", "position", "year_1", "year_2", "year_3")
-FIGURE_MODELS = (AnnualFigure, Plan, Target, AccountKpi)
+# Invoices of the last year per account, paid on time but for a few that are overdue unpaid;
+# the daily escalation run then opens cases for those of key accounts.
+INVOICES_PER_ACCOUNT = 4
+OVERDUE_SHARE = 0.04
+INVOICE_COLUMNS = (
+    "account_id", "number", "amount", "currency", "issue_date", "due_date", "amount_paid",
+    "paid_date",
+)  # fmt: skip
+FIGURE_MODELS = (AnnualFigure, Plan, Target, AccountKpi, Invoice, Escalation, EscalationEvent)
 BULK_MODELS = (
     Account,
     AccountTeamMember,
@@ -172,6 +189,38 @@ BULK_MODELS = (
 
 def _money(value: float) -> Decimal:
     return Decimal(f"{value:.2f}")
+
+
+def _invoices(
+    rng: random.Random, account_id: int, number: str, today: datetime.date
+) -> list[tuple]:
+    """The account's invoices of the last year, each due 30 days after issue and paid on
+    time, but the last one overdue and unpaid for ``OVERDUE_SHARE`` of the accounts."""
+    rows = []
+    revenue = rng.lognormvariate(12.5, 1.1)
+    overdue = rng.random() < OVERDUE_SHARE
+    for index in range(INVOICES_PER_ACCOUNT):
+        issued = today - datetime.timedelta(days=330 - 90 * index - rng.randint(0, 30))
+        due = issued + datetime.timedelta(days=30)
+        amount = _money(revenue / 12 * rng.uniform(0.5, 1.5))
+        last = index == INVOICES_PER_ACCOUNT - 1
+        if overdue and last:
+            issued = today - datetime.timedelta(days=rng.randint(45, 120))
+            due = issued + datetime.timedelta(days=30)
+        paid = not (overdue and last) and due < today
+        rows.append(
+            (
+                account_id,
+                f"{number}-{index + 1}",
+                amount,
+                "EUR",
+                issued,
+                due,
+                amount if paid else Decimal("0"),
+                due - datetime.timedelta(days=rng.randint(0, 10)) if paid else None,
+            )
+        )
+    return rows
 
 
 def erp_number(number: int) -> str:
@@ -192,10 +241,17 @@ class Command(BaseCommand):
             "--batch-size", type=int, default=5000, help="Accounts per chunk and transaction."
         )
         parser.add_argument(
+            "--team-pool",
+            type=int,
+            default=None,
+            help=f"Synthetic team members to draw teams from (default: one per "
+            f"{ACCOUNTS_PER_POOL_USER} accounts, at least {MIN_POOL}).",
+        )
+        parser.add_argument(
             "--no-figures",
             dest="figures",
             action="store_false",
-            help="Leave out the annual figures, plans and KPI rows.",
+            help="Leave out the annual figures, plans, KPI rows, invoices and escalations.",
         )
         parser.add_argument(
             "--password",
@@ -207,14 +263,16 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         total, per_account = options["accounts"], options["contacts_per_account"]
         batch_size, seed = options["batch_size"], options["seed"]
-        if total < 0 or not 1 <= per_account <= 200 or batch_size < 1:
+        pool_size = options["team_pool"] or max(MIN_POOL, -(-total // ACCOUNTS_PER_POOL_USER))
+        if total < 0 or not 1 <= per_account <= 200 or batch_size < 1 or pool_size < 4:
             raise CommandError(
-                "Need --accounts ≥ 0, 1 ≤ --contacts-per-account ≤ 200 and --batch-size ≥ 1."
+                "Need --accounts ≥ 0, 1 ≤ --contacts-per-account ≤ 200, --batch-size ≥ 1 "
+                "and --team-pool ≥ 4."
             )
         started = time.perf_counter()
-        pool = self._user_pool()
+        pool = self._user_pool(pool_size)
         if options["password"]:
-            self._give_logins(options["password"])
+            self._give_logins(options["password"], pool_size)
         existing = set(
             Account.objects.filter(erp_number__startswith=PREFIX).values_list(
                 "erp_number", flat=True
@@ -239,7 +297,10 @@ class Command(BaseCommand):
                 f"({done / elapsed:,.0f} accounts/s)"
             )
         with_figures = (
-            self._figures(writer, batch_size, seed, today, started) if options["figures"] else 0
+            self._figures(writer, batch_size, seed, today, started)
+            + self._invoices(writer, batch_size, seed, today, started)
+            if options["figures"]
+            else 0
         )
         if (numbers or with_figures) and connection.vendor == "postgresql":
             # Freshly loaded tables have no planner statistics until autovacuum comes by;
@@ -290,6 +351,32 @@ class Command(BaseCommand):
                     cursor.execute(f"ANALYZE {', '.join(map(connection.ops.quote_name, tables))}")
             kpis_recompute()
             self.stdout.write(f"  KPI rows recomputed  {time.perf_counter() - started:7.1f} s")
+        return len(accounts)
+
+    def _invoices(
+        self, writer: BulkWriter, batch_size: int, seed: int, today: datetime.date, started: float
+    ) -> int:
+        """Invoices for the synthetic accounts that have none yet, chunk by chunk, then the
+        daily escalation run over them; returns how many accounts got invoices."""
+        accounts = list(
+            Account.objects.filter(erp_number__startswith=PREFIX)
+            .exclude(Exists(Invoice.objects.filter(account=OuterRef("pk"))))
+            .order_by("pk")
+            .values_list("pk", "erp_number")
+        )
+        for start in range(0, len(accounts), batch_size):
+            rows = []
+            for account_id, number in accounts[start : start + batch_size]:
+                rng = random.Random(f"seed-bulk:invoices:{seed}:{number}")  # noqa: S311  # nosec B311 # seeded synthetic data, not secrets
+                rows += _invoices(rng, account_id, number, today)
+            with transaction.atomic():
+                writer.insert(Invoice, INVOICE_COLUMNS, rows, ids=False)
+        if accounts:
+            done = escalations_run(on=today)
+            self.stdout.write(
+                f"  invoices of {len(accounts):,} accounts, {done['opened']:,} payment "
+                f"escalations opened  {time.perf_counter() - started:7.1f} s"
+            )
         return len(accounts)
 
     @staticmethod
@@ -351,9 +438,10 @@ class Command(BaseCommand):
             targets.append((plan_id, Metric.CONTRIBUTION_MARGIN.value, 1, *margin_targets))
         writer.insert(Target, TARGET_COLUMNS, targets, ids=False)
 
-    def _user_pool(self) -> list[int]:
-        """The ids of the synthetic team members, creating the missing ones (they cannot log in)."""
-        usernames = [POOL_USERNAME.format(n) for n in range(1, POOL_SIZE + 1)]
+    def _user_pool(self, size: int) -> list[int]:
+        """The ids of the first ``size`` synthetic team members, creating the missing ones
+        (they cannot log in)."""
+        usernames = [POOL_USERNAME.format(n) for n in range(1, size + 1)]
         existing = set(
             User.objects.filter(username__in=usernames).values_list("username", flat=True)
         )
@@ -363,7 +451,8 @@ class Command(BaseCommand):
                 username=username,
                 first_name=rng.choice(FIRST_NAMES),
                 last_name=rng.choice(LAST_NAMES),
-                email=f"{username}@bulk.example",
+                # No address: the escalation run would mail every synthetic manager.
+                email="",
                 password=make_password(None),
             )
             for username in usernames
@@ -377,7 +466,7 @@ class Command(BaseCommand):
         )
         return [users[username] for username in usernames]
 
-    def _give_logins(self, password: str) -> None:
+    def _give_logins(self, password: str, pool_size: int) -> None:
         """Give the pool and one user per other role the password (hashed once, shared)."""
         hashed = make_password(password)
         for username, role in ROLE_USERS.items():
@@ -387,7 +476,7 @@ class Command(BaseCommand):
             )
             group, _created = Group.objects.get_or_create(name=role.value)
             user.groups.add(group)
-        usernames = [*ROLE_USERS, *(POOL_USERNAME.format(n) for n in range(1, POOL_SIZE + 1))]
+        usernames = [*ROLE_USERS, *(POOL_USERNAME.format(n) for n in range(1, pool_size + 1))]
         User.objects.filter(username__in=usernames).update(password=hashed)
         self.stdout.write(f"{len(usernames)} synthetic users can log in with the given password.")
 
@@ -482,7 +571,9 @@ class Command(BaseCommand):
                 mine = []
                 # Purchasing always has a head; the other departments vary by account.
                 heads = (
-                    [HEADS[0], *rng.sample(HEADS[1:], heads_per_account - 1)] if level == 1 else []
+                    [HEADS[0], *rng.sample(HEADS[1:], heads_per_account - 1)]
+                    if level == 1 and heads_per_account
+                    else []
                 )
                 for position in range(count):
                     if level == 0:
