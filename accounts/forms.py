@@ -1,5 +1,7 @@
 from django import forms
+from django.db.models import Q
 from django.forms import inlineformset_factory
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import (
@@ -239,13 +241,31 @@ class RelationshipForm(forms.ModelForm):
 
 
 class TeamMemberForm(forms.ModelForm):
+    """Adds a person to the team. The person list shows at most ``PEOPLE_SHOWN`` active
+    users, those matching ``search`` when given, so the page stays small with thousands of
+    users; a posted form accepts any active user."""
+
+    PEOPLE_SHOWN = 50
+
     class Meta:
         model = AccountTeamMember
         fields = ("user", "role")
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, search: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = User.objects.filter(is_active=True).order_by(
-            "last_name", "first_name"
-        )
+        self.search = search.strip()
+        self.people = User.objects.filter(is_active=True).order_by("last_name", "first_name", "pk")
+        for word in self.search.split()[:5]:
+            self.people = self.people.filter(
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(username__icontains=word)
+            )
+        field = self.fields["user"]
+        field.queryset = self.people if self.is_bound else self.people[: self.PEOPLE_SHOWN]
         self.fields["role"].initial = TeamRole.SALES
+
+    @cached_property
+    def more_people(self) -> bool:
+        """More people match than the list shows (one query)."""
+        return self.people[self.PEOPLE_SHOWN : self.PEOPLE_SHOWN + 1].exists()

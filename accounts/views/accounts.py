@@ -158,6 +158,9 @@ class AccountRelationshipsView(AccountTabView):
     template_name = "accounts/account_relationships.html"
 
 
+PERSON_SEARCH_LENGTH = 100
+
+
 class AccountTeamView(AccountTabView):
     """The account team; its form adds a member (only for those who may edit)."""
 
@@ -165,7 +168,10 @@ class AccountTeamView(AccountTabView):
     template_name = "accounts/account_team.html"
 
     def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", TeamMemberForm())
+        kwargs.setdefault(
+            "form",
+            TeamMemberForm(search=self.request.GET.get("person", "")[:PERSON_SEARCH_LENGTH]),
+        )
         return super().get_context_data(**kwargs)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:

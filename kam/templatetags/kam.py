@@ -30,11 +30,11 @@ def money(value: Decimal | float | int | None, currency: str = "EUR") -> str:
 
 
 @register.simple_tag(takes_context=True)
-def query_replace(context: template.Context, **changes: object) -> str:
-    """The current query string with ``changes`` applied, so paging keeps the filters."""
+def query_page(context: template.Context, number: int, param: str = "") -> str:
+    """The current query string on page ``number`` of the list paged by ``param`` (default
+    ``page``), for pages with more than one paged list."""
     query = context["request"].GET.copy()
-    for key, value in changes.items():
-        query[key] = value
+    query[param or "page"] = number
     return query.urlencode()
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -37,6 +38,12 @@ from kpis.selectors import escalations, home, programme
 from kpis.selectors.escalations import EscalationGroup, EscalationKpis
 from kpis.selectors.programme import ProgrammeDashboard
 from kpis.selectors.sums import AccountRow, GroupRow, Sums
+
+# The tables per key account manager are paged: a large programme has thousands of managers
+# (the exports hold them all). Each has its own page parameter beside the off-target list's.
+MANAGERS_PER_PAGE = 25
+MANAGERS_PAGE = "managers_page"
+ESCALATION_MANAGERS_PAGE = "escalation_managers_page"
 
 Cell = str | Decimal | int | None
 
@@ -200,9 +207,10 @@ def escalation_cards(kpis: EscalationKpis) -> list[EscalationCard]:
     return [(KPIS[key], value, details.get(key, "")) for key, value in values.items()]
 
 
-def escalation_section(kpis: EscalationKpis) -> dict[str, Any]:
+def escalation_section(kpis: EscalationKpis, *, managers_page: str | None = None) -> dict[str, Any]:
     """The "Payment escalations" section: a card per KPI, the chart and rows per tier, and
-    the rows per key account manager."""
+    a page of the rows per key account manager."""
+    managers = Paginator(kpis.managers, MANAGERS_PER_PAGE).get_page(managers_page)
     return {
         "cards": [
             {
@@ -215,7 +223,8 @@ def escalation_section(kpis: EscalationKpis) -> dict[str, Any]:
         ],
         "chart": escalation_chart(kpis.tiers) if kpis.tiers else None,
         "tiers": [escalation_row(group) for group in kpis.tiers],
-        "managers": [escalation_row(group) for group in kpis.managers],
+        "managers": [escalation_row(group) for group in managers],
+        "managers_page": managers,
         "total": escalation_row(kpis.total),
     }
 
@@ -247,6 +256,11 @@ class ProgrammeDashboardView(TemplateView):
                     False,
                 ),
             ):
+                page = None
+                if table == "managers":
+                    page = Paginator(rows, MANAGERS_PER_PAGE).get_page(
+                        self.request.GET.get(MANAGERS_PAGE)
+                    )
                 sections.append(
                     {
                         "table": table,
@@ -254,8 +268,9 @@ class ProgrammeDashboardView(TemplateView):
                         "label_heading": heading,
                         "rows": [
                             {"label": row.label, "cells": sums_cells(row.sums, currency)}
-                            for row in rows
+                            for row in (page or rows)
                         ],
+                        "page": page,
                         "total": sums_cells(dashboard.total, currency)
                         if table != "managers"
                         else None,
@@ -278,7 +293,8 @@ class ProgrammeDashboardView(TemplateView):
         payment_escalations = None
         if access.reads_all_payments(self.request.user):
             payment_escalations = escalation_section(
-                escalations.escalation_kpis(user=self.request.user, filterset=dashboard.filterset)
+                escalations.escalation_kpis(user=self.request.user, filterset=dashboard.filterset),
+                managers_page=self.request.GET.get(ESCALATION_MANAGERS_PAGE),
             )
         return super().get_context_data(
             dashboard=dashboard,

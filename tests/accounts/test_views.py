@@ -1,10 +1,14 @@
 """The account pages from the browser's side: forms, errors, htmx sections, conflicts."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from accounts import services
+from accounts.forms import TeamMemberForm
 from accounts.models import Account, Contact, ContactRole, PotentialYear, Relationship
+from kam.models import User
 
 CONTACT = {
     "first_name": "Birgit",
@@ -280,3 +284,30 @@ def test_html_ids_are_not_localised_for_large_keys(kam_client, cast) -> None:
     page = kam_client.get(reverse("accounts:account-buying-center", args=[cast.account.pk]))
 
     assert 'id="contact-12345"' in page.content.decode()
+
+
+def test_the_team_tab_lists_a_bounded_number_of_people_and_finds_the_others(
+    kam_client, cast
+) -> None:
+    User.objects.bulk_create(
+        User(username=f"staff{n:03d}", first_name="Anna", last_name=f"Aaberg {n:03d}")
+        for n in range(TeamMemberForm.PEOPLE_SHOWN + 5)
+    )
+    User.objects.create(username="zora", first_name="Zora", last_name="Zylinski")
+    url = reverse("accounts:account-team", args=[cast.account.pk])
+
+    first = kam_client.get(url).content.decode()
+    found = kam_client.get(url, {"person": "zyl"}).content.decode()
+    nobody = kam_client.get(url, {"person": "Qwertz"}).content.decode()
+
+    people = re.search(r'<select name="user".*?</select>', first, re.S).group()
+    assert people.count("<option") == TeamMemberForm.PEOPLE_SHOWN + 1  # and "---------"
+    assert "Zylinski" not in first
+    assert 'name="person"' in first
+    assert "Zylinski" in found
+    assert "Aaberg" not in found
+    assert "Niemand mit diesem Namen gefunden." in nobody
+    # Anyone active can be added, listed or not.
+    added = kam_client.post(url, {"user": User.objects.get(username="zora").pk, "role": "sales"})
+    assert added.status_code == 302
+    assert cast.account.team_members.filter(user__username="zora").exists()

@@ -3,6 +3,7 @@ may see them, both languages, constant query counts, and exports with the page's
 
 import csv
 import io
+import re
 
 import pytest
 from django.core.cache import cache
@@ -13,7 +14,9 @@ from openpyxl import load_workbook
 
 from accounts.models import TeamRole
 from kpis.catalogue import KPIS, MEASURES
+from kpis.selectors.escalations import EscalationGroup, EscalationKpis
 from kpis.services import kpis_recompute
+from kpis.views.dashboards import MANAGERS_PER_PAGE, escalation_section
 from tests.access import READ_ALL, Row, check_access
 from tests.factories import AccountFactory, TeamMemberFactory, UserFactory
 from tests.kpis.test_dashboard_selectors import build_programme, figure, plan
@@ -196,3 +199,44 @@ def test_my_accounts_export_has_only_the_users_accounts(client, cast) -> None:
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     names = [row[0] for row in csv.reader(io.StringIO(text), delimiter=";")][1:]
     assert names == sorted([programme.a.name, programme.c.name])
+
+
+def test_the_managers_table_is_paged_apart_from_the_accounts_off_target(client, cast) -> None:
+    build_programme(cast)
+    _grow(cast, MANAGERS_PER_PAGE + 3)
+    client.force_login(cast.leadership)
+    url = reverse("kpis:dashboard")
+
+    first = client.get(url, {"page": "1"}, headers={"accept-language": "en"}).content.decode()
+    second = client.get(url, {"page": "1", "managers_page": "2"}).content.decode()
+
+    def managers(html: str) -> int:
+        table = re.search(r'<table[^>]*id="table-managers".*?</table>', html, re.S).group()
+        return table.count('<th scope="row"')
+
+    managed = 2 + MANAGERS_PER_PAGE + 3  # the programme's two managers and the new ones
+    assert managers(first) == MANAGERS_PER_PAGE
+    assert managers(second) == managed - MANAGERS_PER_PAGE
+    assert 'aria-label="Pages of the key account managers"' in first
+    # Paging the managers keeps the other list's page, and lands on the table.
+    assert 'href="?page=1&amp;managers_page=2#managers-heading"' in first
+
+
+def test_the_escalations_per_manager_are_paged() -> None:
+    groups = [EscalationGroup(key=str(n), label=f"Manager {n:02d}", open=1) for n in range(30)]
+    kpis = EscalationKpis(
+        total=EscalationGroup(key="", label="", open=30),
+        tiers=[],
+        managers=groups,
+        clarified=0,
+        median_days=None,
+        closed=0,
+        resolved=0,
+        stops_decided=0,
+    )
+
+    first, last = escalation_section(kpis), escalation_section(kpis, managers_page="2")
+
+    assert [row["label"] for row in first["managers"]] == [g.label for g in groups[:25]]
+    assert [row["label"] for row in last["managers"]] == [g.label for g in groups[25:]]
+    assert escalation_section(kpis, managers_page="x")["managers_page"].number == 1
