@@ -109,6 +109,20 @@ def renew_list_cache_on_writes() -> None:
             )
 
 
+def cached_choices_for(
+    name: str, queryset: QuerySet, build: Callable[[QuerySet], Choices], *, value: str | None
+) -> Choices:
+    """``build(queryset)``'s choices from the list cache per ``queryset`` (keyed by its SQL),
+    for choices read from the rows a user may see, such as the managers of their plans; see
+    :func:`cached_choices`."""
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+    except EmptyResultSet:  # the user may see no rows: nothing to read or keep
+        return build(queryset)
+    digest = hashlib.sha256(repr((sql, params)).encode()).hexdigest()[:24]
+    return cached_choices(f"{name}:{digest}", lambda: build(queryset), value=value)
+
+
 def cached_choices(name: str, build: Callable[[], Choices], *, value: str | None) -> Choices:
     """``build()``'s choices from the list cache; built afresh when ``value`` is not among them,
     so a tier or manager that another process added a moment ago filters at once."""

@@ -37,6 +37,7 @@ from django.http import Http404, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.filters import cached_choices_for
 from accounts.models import Account, AccountTeamMember, TeamRole
 from kam import access
 from kam.models import User
@@ -274,10 +275,17 @@ def invoice_filterset(
 ) -> InvoiceFilterSet:
     """The invoices the user may read with their latest escalation (``escalation_id``,
     ``escalation_state``), filtered and sorted by ``data``."""
+    chosen = data if data is not None else {}
+    # From the cache: the distinct currencies of 400,000 invoices take 0.1 s to read.
     return InvoiceFilterSet(
         data,
         queryset=_invoices_for(user),
-        currencies=_currency_choices(access.scope_payments(user, Invoice.objects.all())),
+        currencies=cached_choices_for(
+            "payments:currency",
+            access.scope_payments(user, Invoice.objects.all()),
+            _currency_choices,
+            value=chosen.get("currency"),
+        ),
         today=today,
     )
 

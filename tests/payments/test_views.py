@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -645,3 +647,27 @@ def test_pages_have_no_inline_styles(client, cast, url) -> None:
 
     assert response.status_code == 200
     assert "style=" not in response.content.decode()
+
+
+def test_the_currency_choices_come_from_the_cache_and_a_new_currency_filters_at_once(
+    client, cast
+) -> None:
+    InvoiceFactory(account=cast.account, number="EUR-1", due_date=days_ago(-5))
+    client.force_login(cast.finance)
+    url = reverse("payments:invoice-list")
+
+    # The counts are taken at once: the next request starts a new query log.
+    with CaptureQueriesContext(connection) as cold:
+        client.get(url)
+    cold_queries = len(cold)
+    with CaptureQueriesContext(connection) as warm:
+        client.get(url)
+    warm_queries = len(warm)
+    InvoiceFactory(account=cast.account, number="USD-1", currency="USD", due_date=days_ago(-5))
+    listed = client.get(url)
+    filtered = client.get(url, {"currency": "USD"})
+
+    assert warm_queries == cold_queries - 1
+    assert '<option value="USD"' not in listed.content.decode()  # until the cache expires
+    assert [row.number for row in filtered.context["invoices"]] == ["USD-1"]
+    assert '<option value="USD" selected>' in filtered.content.decode()

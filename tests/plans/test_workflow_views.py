@@ -689,3 +689,27 @@ def test_the_partials_show_requested_changes_overdue_reviews_and_versions(
         sent_back = _partials(cast, submitted_plan, cast.kam)
     assert "Changes requested by" in sent_back
     assert "<em>service</em>" in sent_back
+
+
+def test_the_filter_choices_come_from_the_cache_and_a_new_plans_manager_filters_at_once(
+    client, cast, approved_version
+) -> None:
+    newcomer = UserFactory(username="newcomer", first_name="Nora", last_name="Neu")
+    account = AccountFactory(name="Neu AG", tier="Gold", tier_rank=1)
+    TeamMemberFactory(account=account, user=newcomer, role=TeamRole.KEY_ACCOUNT_MANAGER)
+    client.force_login(cast.leadership)
+
+    # The counts are taken at once: the next request starts a new query log.
+    with CaptureQueriesContext(connection) as cold:
+        _list(client)
+    cold_queries = len(cold)
+    with CaptureQueriesContext(connection) as warm:
+        listed = _list(client)
+    warm_queries = len(warm)
+    services.plan_create(account=account, start_year=2027, user=newcomer)
+    filtered = _list(client, kam=newcomer.pk)
+
+    assert warm_queries < cold_queries
+    assert "Nora Neu" not in listed.text
+    assert _names(filtered) == ["Neu AG"]
+    assert f'<option value="{newcomer.pk}" selected>Nora Neu</option>' in filtered.text
