@@ -34,7 +34,7 @@ from kam.models import User
 from kam.roles import Role
 from kpis.benchmark import measure_dashboard, measure_import
 from kpis.models import AccountKpi, AnnualFigure
-from payments.models import Escalation
+from payments.models import Escalation, Invoice
 from plans.benchmark import measure_pdf
 from plans.models import Plan
 from selection.benchmark import measure_selection
@@ -55,6 +55,8 @@ class Page:
     name: str
     url: str
     baseline: Baseline | None = None
+    # Seen by the key account manager of the bench context rather than by leadership.
+    as_manager: bool = False
 
 
 def _q(name: str) -> str:
@@ -148,6 +150,17 @@ def plan_rows(context: dict) -> str:
     )
 
 
+def invoice_rows(context: dict) -> str:
+    """Baseline of the invoice list: one page of invoices with their account, the longest
+    overdue first."""
+    return _first_page(
+        "SELECT i.id, i.number, a.name, i.amount, i.amount_paid, i.due_date, a.id "  # noqa: S608  # nosec B608 # identifiers from model metadata; values are query parameters
+        f"FROM {_q(Invoice._meta.db_table)} i "
+        f"JOIN {_q(Account._meta.db_table)} a ON a.id = i.account_id "
+        "ORDER BY i.due_date, i.id LIMIT %s"
+    )
+
+
 def escalation_rows(context: dict) -> str:
     """Baseline of the escalation queue: one page of open cases with their account."""
     return _first_page(
@@ -162,6 +175,18 @@ SECTIONS: dict[str, list[Page]] = {
     "home": [
         # The start page of leadership: the programme's summary figures and red flags.
         Page("leadership", "/", account_rows(where="WHERE a.tier <> ''")),
+        # A key account manager's: their actions, reviews, contacts and accounts due.
+        Page(
+            "key account manager",
+            "/",
+            account_rows(
+                # Identifiers from the models' metadata; the manager is a query parameter.
+                where=f"WHERE EXISTS (SELECT 1 FROM {_q(AccountTeamMember._meta.db_table)} t "  # noqa: S608  # nosec B608
+                "WHERE t.account_id = a.id AND t.user_id = %s)",
+                params=("{kam_pk}",),
+            ),
+            as_manager=True,
+        ),
     ],
     "accounts": [
         Page("account list", "/accounts/", account_rows()),
@@ -183,6 +208,8 @@ SECTIONS: dict[str, list[Page]] = {
         Page("list: last page", "/accounts/?page={last_page}", account_rows(page="{last_page}")),
         Page("account detail", "/accounts/{account_pk}/", account_with_contacts),
         Page("buying center", "/accounts/{account_pk}/buying-center/", account_with_contacts),
+        # With the form that adds a team member (leadership may edit every account).
+        Page("team", "/accounts/{account_pk}/team/", account_with_contacts),
     ],
     "selection": [
         Page("tier list", "/selection/", account_rows(where="WHERE a.tier <> ''")),
@@ -193,6 +220,7 @@ SECTIONS: dict[str, list[Page]] = {
     ],
     "payments": [
         Page("escalation queue", "/payments/", escalation_rows),
+        Page("invoice list", "/payments/invoices/", invoice_rows),
     ],
     "dashboard": [
         Page("programme", "/kpis/", measure_dashboard(where="WHERE a.tier <> ''")),
@@ -365,8 +393,14 @@ class Command(BaseCommand):
         with override_settings(ALLOWED_HOSTS=hosts):
             client = Client(raise_request_exception=False)
             client.force_login(self._leadership_user())
+            manager = Client(raise_request_exception=False)
+            if context["kam_pk"]:
+                manager.force_login(User.objects.get(pk=context["kam_pk"]))
             results = {
-                section: [self._bench(client, page, context, repeat) for page in SECTIONS[section]]
+                section: [
+                    self._bench(manager if page.as_manager else client, page, context, repeat)
+                    for page in SECTIONS[section]
+                ]
                 for section in sections
                 if section in SECTIONS
             }
