@@ -227,6 +227,9 @@ DecisionFactorFormSet = inlineformset_factory(
 
 
 class RelationshipForm(forms.ModelForm):
+    # The contact's relationships as the user saw them (accounts.selectors.relationships_seen).
+    seen = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
     class Meta:
         model = Relationship
         fields = ("user", "strength", "last_touched", "notes")

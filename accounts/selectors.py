@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -491,3 +492,14 @@ def account_history(*, account: Account, limit: int = HISTORY_LIMIT) -> list[His
     ]
     entries.sort(key=lambda entry: entry.when, reverse=True)
     return entries[:limit]
+
+
+def relationships_seen(*, contact: Contact) -> str:
+    """A digest of the contact's relationships as stored now. The relationship form carries
+    the one the user started from, so a save over a relationship saved since is refused."""
+    rows = (
+        Relationship.objects.filter(contact=contact)
+        .order_by("user_id")
+        .values_list("user_id", "strength", "last_touched", "notes")
+    )
+    return hashlib.sha256(repr(list(rows)).encode()).hexdigest()[:32]

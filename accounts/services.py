@@ -21,6 +21,7 @@ from accounts.models import (
     Relationship,
     TeamRole,
 )
+from accounts.selectors import relationships_seen
 from kam.concurrency import EditConflict, lock_at, save_counted
 from kam.models import User
 
@@ -147,9 +148,20 @@ def contact_delete(*, contact: Contact) -> None:
 
 
 def relationship_save(
-    *, contact: Contact, user: User, strength: int, last_touched: date | None, notes: str = ""
+    *,
+    contact: Contact,
+    user: User,
+    strength: int,
+    last_touched: date | None,
+    notes: str = "",
+    seen: str | None = None,
 ) -> Relationship:
-    """Record (or update) the relationship one team member holds with a contact."""
+    """Record (or update) the relationship one team member holds with a contact.
+
+    ``seen`` is :func:`accounts.selectors.relationships_seen` as the user opened the form (None:
+    not checked). Raises ValidationError, code ``edit_conflict`` and nothing written, when the
+    relationship would replace one saved after that.
+    """
     if not AccountTeamMember.objects.filter(account_id=contact.account_id, user=user).exists():
         raise ValidationError(
             {
@@ -159,11 +171,24 @@ def relationship_save(
                 )
             }
         )
-    relationship, _created = Relationship.objects.update_or_create(
-        contact=contact,
-        user=user,
-        defaults={"strength": strength, "last_touched": last_touched, "notes": notes},
-    )
+    with transaction.atomic():
+        # Saves of the same contact's relationships take turns, so the check below holds.
+        Contact.objects.select_for_update().filter(pk=contact.pk).exists()
+        stored = Relationship.objects.filter(contact=contact, user=user).exists()
+        if seen is not None and stored and seen != relationships_seen(contact=contact):
+            raise ValidationError(
+                _(
+                    "Someone else saved a relationship with this contact after you opened this "
+                    "form. Nothing was saved; your entries are kept below. Save again to "
+                    "replace theirs with yours."
+                ),
+                code="edit_conflict",
+            )
+        relationship, _created = Relationship.objects.update_or_create(
+            contact=contact,
+            user=user,
+            defaults={"strength": strength, "last_touched": last_touched, "notes": notes},
+        )
     return relationship
 
 

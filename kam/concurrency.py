@@ -1,9 +1,11 @@
 """Optimistic locking shared by every app: a row's counter grows with each save, and a writer
 that started from an older counter is refused with what the other person changed.
 
-Models opt in with a positive integer counter field (``version`` on accounts and contacts,
-``revision`` on plans and their items) and django-simple-history, which supplies the state
-the user started from.
+Models opt in with a positive integer counter field (``version`` on accounts, contacts,
+custom attributes and tier overrides, ``revision`` on plans and their items) and
+django-simple-history, which supplies the state the user started from. Rows without a counter
+carry the values the user started from in hidden fields instead (figures, the escalation
+policy, the portfolio weights, an import's mapping, attribute values, relationships).
 """
 
 from __future__ import annotations

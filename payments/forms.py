@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.forms import formset_factory
+from django.forms import BaseFormSet, formset_factory
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -182,6 +182,11 @@ class InvoiceForm(forms.Form):
     paid_date = forms.DateField(label=_("Paid on"), required=False, widget=DATE_INPUT)
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
 
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A change carries the version it started from; a new invoice has none.
+        self.fields["version"].required = editing
+
     @classmethod
     def initial_of(cls, invoice: Invoice) -> dict[str, Any]:
         return {
@@ -240,6 +245,45 @@ class PolicyForm(forms.Form):
         widget=forms.NumberInput(attrs={"min": 1, "max": 60, **DAYS_ATTRS}),
     )
 
+    # The terms the user started from (see ``started``), so that only rows the user changed
+    # are written, and a row someone else changed meanwhile is a conflict, not overwritten.
+    was = forms.CharField(widget=forms.HiddenInput, required=False, max_length=20)
+
+    @staticmethod
+    def started(covered: bool, grace_days: int, clarification_days: int) -> str:
+        """Terms as the hidden ``was`` field carries them: "1 14 10"."""
+        return f"{int(covered)} {grace_days} {clarification_days}"
+
+    def clean_was(self) -> tuple[bool, int, int] | None:
+        value = self.cleaned_data["was"].strip()
+        if not value:
+            return None
+        try:
+            covered, grace_days, clarification_days = (int(part) for part in value.split())
+        except ValueError:
+            raise forms.ValidationError(
+                _("The form was changed outside the app; open it again."), code="invalid"
+            ) from None
+        return bool(covered), grace_days, clarification_days
+
+    def terms(self) -> tuple[bool, int, int]:
+        data = self.cleaned_data
+        return data["covered"], data["grace_days"], data["clarification_days"]
+
+    def values(self) -> dict[str, Any]:
+        """The row for :func:`payments.services.policies_save`, without ``was``."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "was"}
+
+    def changed_by_user(self) -> bool:
+        """Whether the user changed the row: against the terms they started from, or, posted
+        without them (not from this page), against the terms stored now."""
+        was = self.cleaned_data["was"]
+        if was is None:
+            was = tuple(
+                self.initial.get(name) for name in ("covered", "grace_days", "clarification_days")
+            )
+        return self.terms() != was
+
     def full_clean(self) -> None:
         """Mark refused inputs as Bootstrap and screen readers expect: the policy table renders
         its controls bare, without crispy's field template."""
@@ -251,4 +295,13 @@ class PolicyForm(forms.Form):
                 attrs["aria-describedby"] = f"{self[name].auto_id}_error"
 
 
-PolicyFormSet = formset_factory(PolicyForm, extra=0)
+class BasePolicyFormSet(BaseFormSet):
+    conflict_changes: list = []
+
+    def refuse(self, message: str, changes: list) -> None:
+        """Show that nothing was saved because someone else changed ``changes`` meanwhile."""
+        self.non_form_errors().append(message)
+        self.conflict_changes = changes
+
+
+PolicyFormSet = formset_factory(PolicyForm, formset=BasePolicyFormSet, extra=0)

@@ -24,13 +24,20 @@ from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
 from accounts.views import AccountTabView
-from accounts.views.common import add_service_error
+from accounts.views.common import CONFLICT, add_service_error
 from kam import access
+from kam.concurrency import EditConflict
 from kam.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from kam.models import User
 from kpis.models import ImportKind
 from payments import exports, selectors, services, workflow
-from payments.forms import EscalationStepForm, InvoiceForm, PolicyFormSet
+from payments.forms import (
+    BasePolicyFormSet,
+    EscalationStepForm,
+    InvoiceForm,
+    PolicyForm,
+    PolicyFormSet,
+)
 from payments.models import Escalation, Invoice
 from payments.services.escalations import PARTY_PREFERENCE
 
@@ -250,10 +257,10 @@ class InvoiceFormView(View):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         initial = InvoiceForm.initial_of(self.invoice) if self.invoice else None
-        return self._render(InvoiceForm(initial=initial))
+        return self._render(InvoiceForm(initial=initial, editing=self.invoice is not None))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        form = InvoiceForm(request.POST)
+        form = InvoiceForm(request.POST, editing=self.invoice is not None)
         stored = None
         if form.is_valid():
             try:
@@ -309,9 +316,34 @@ class PolicyView(View):
                 "covered": row.covered,
                 "grace_days": row.grace_days,
                 "clarification_days": row.clarification_days,
+                "was": PolicyForm.started(row.covered, row.grace_days, row.clarification_days),
             }
             for row in self.rows
         ]
+
+    def _rebased(self, formset: BasePolicyFormSet) -> BasePolicyFormSet:
+        """After a conflict: the rows the user changed keep their input, the others show the
+        terms stored now, and every row starts from now, so saving again is deliberate."""
+        stored = {row.tier_rank: row for row in selectors.policy_rows()}
+        data = formset.data.copy()
+        for form in formset:
+            row = stored.get(form.cleaned_data["tier_rank"])
+            if row is None:
+                continue
+            data[form.add_prefix("was")] = PolicyForm.started(
+                row.covered, row.grace_days, row.clarification_days
+            )
+            if form.changed_by_user():
+                continue
+            data[form.add_prefix("grace_days")] = str(row.grace_days)
+            data[form.add_prefix("clarification_days")] = str(row.clarification_days)
+            if row.covered:
+                data[form.add_prefix("covered")] = "on"
+            else:
+                data.pop(form.add_prefix("covered"), None)
+        rebased = PolicyFormSet(data, initial=self._initial())
+        rebased.is_valid()
+        return rebased
 
     def _render(self, formset=None) -> HttpResponse:
         forms = {}
@@ -335,11 +367,21 @@ class PolicyView(View):
             raise PermissionDenied
         formset = PolicyFormSet(request.POST, initial=self._initial())
         if formset.is_valid():
-            changed = [form for form in formset if form.has_changed()]
+            changed = [form for form in formset if form.changed_by_user()]
+            started_from = {
+                form.cleaned_data["tier_rank"]: form.cleaned_data["was"]
+                for form in changed
+                if form.cleaned_data["was"] is not None
+            }
             try:
                 services.policies_save(
-                    user=request.user, terms=[form.cleaned_data for form in changed]
+                    user=request.user,
+                    terms=[form.values() for form in changed],
+                    started_from=started_from,
                 )
+            except EditConflict as conflict:
+                formset = self._rebased(formset)
+                formset.refuse(CONFLICT, conflict.changes)
             except ValidationError as error:
                 # The service validates as the form did; a refusal belongs to the formset.
                 add_service_error(changed[0] if changed else formset.forms[0], error)

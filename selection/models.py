@@ -42,6 +42,9 @@ class AccountAttribute(models.Model):
     unit = models.CharField(_("unit"), max_length=20, blank=True)
     description = models.CharField(_("description"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Grows with every saved change; the history gives the state a refused editor started from.
+    version = models.PositiveIntegerField(_("version"), default=1)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("account attribute")
@@ -550,6 +553,8 @@ class TierOverride(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("decided at"), auto_now=True)
+    # Grows with every saved change, so a second reviewer cannot overwrite the first unseen.
+    version = models.PositiveIntegerField(_("version"), default=1)
     history = HistoricalRecords()
 
     class Meta:

@@ -156,15 +156,31 @@ class RelationshipCreateView(View):
 
     def get(self, request: HttpRequest, contact_pk: int) -> HttpResponse:
         contact = selectors.contact_get_editable(user=request.user, pk=contact_pk)
-        return self._render(request, contact, RelationshipForm(account=contact.account))
+        form = RelationshipForm(
+            account=contact.account,
+            initial={"seen": selectors.relationships_seen(contact=contact)},
+        )
+        return self._render(request, contact, form)
 
     def post(self, request: HttpRequest, contact_pk: int) -> HttpResponse:
         contact = selectors.contact_get_editable(user=request.user, pk=contact_pk)
         form = RelationshipForm(request.POST, account=contact.account)
         if form.is_valid():
             try:
-                services.relationship_save(contact=contact, **form.cleaned_data)
+                data = form.cleaned_data
+                services.relationship_save(
+                    contact=contact,
+                    user=data["user"],
+                    strength=data["strength"],
+                    last_touched=data["last_touched"],
+                    notes=data["notes"],
+                    seen=data["seen"] or None,
+                )
             except ValidationError as error:
+                if getattr(error, "code", None) == "edit_conflict":
+                    # Saving again replaces the other person's relationship deliberately.
+                    form.data = form.data.copy()
+                    form.data["seen"] = selectors.relationships_seen(contact=contact)
                 add_service_error(form, error)
             else:
                 if request.htmx:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import django_filters
@@ -10,8 +11,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kam.forms import FREE_TEXT_MAX_LENGTH
 from kpis.imports import ImportSpec, NumberFormat, size_text
 from kpis.models import YEAR_VALIDATORS, ImportBatch, ImportKind, ImportSource, ImportState
+from kpis.services.imports import mapping_seen
 
 
 class ImportFilterSet(django_filters.FilterSet):
@@ -131,9 +134,33 @@ NOT_IMPORTED = ""
 
 
 class ImportMappingForm(forms.Form):
-    """One choice per column of the file: the field it fills, or none; and the number format."""
+    """One choice per column of the file: the field it fills, or none; and the number format.
+
+    The hidden ``was`` carries the mapping the user started from (:func:`started`), so a save
+    over a mapping someone else saved meanwhile is refused.
+    """
 
     number_format = forms.ChoiceField(label=_("Number format"), choices=NumberFormat.choices)
+    was = forms.CharField(widget=forms.HiddenInput, required=False, max_length=FREE_TEXT_MAX_LENGTH)
+
+    @staticmethod
+    def started(report: dict[str, Any]) -> str:
+        """The hidden ``was`` value of a preview's ``report`` as stored."""
+        return json.dumps(mapping_seen(report), sort_keys=True)
+
+    def clean_was(self) -> dict[str, Any] | None:
+        value = self.cleaned_data["was"]
+        if not value:
+            return None
+        try:
+            seen = json.loads(value)
+        except ValueError:
+            seen = None
+        if not isinstance(seen, dict) or not isinstance(seen.get("mapping"), dict):
+            raise forms.ValidationError(
+                _("The form was changed outside the app; open it again."), code="invalid"
+            )
+        return seen
 
     def __init__(
         self,

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kam.concurrency import EditConflict, FieldChange
 from kam.models import Job, User
 from kam.services import ProgressReporter, job_enqueue
 from kpis.catalogue import MEASURES
@@ -245,11 +246,54 @@ def _require_state(batch: ImportBatch, *states: str) -> None:
         )
 
 
+def mapping_seen(report: dict[str, Any]) -> dict[str, Any]:
+    """What the mapping form changes of a preview: the column mapping and the number format."""
+    return {"mapping": report.get("mapping", {}), "number_format": report.get("number_format")}
+
+
+def _mapping_changes(
+    spec: ImportSpec, headers: list[str], seen: dict[str, Any], now: dict[str, Any]
+) -> list[FieldChange]:
+    """What someone else changed of the mapping: the number format and each column's field."""
+    not_imported = str(_("— not imported —"))
+    labels = {f.key: str(f.label) for f in spec.fields}
+    formats = dict(NumberFormat.choices)
+    changes = []
+    if seen.get("number_format") != now.get("number_format"):
+        changes.append(
+            FieldChange(
+                name="number_format",
+                label=str(_("Number format")),
+                theirs=str(formats.get(seen.get("number_format"), "–")),
+                current=str(formats.get(now.get("number_format"), "–")),
+            )
+        )
+    for header in headers:
+        before, after = (
+            next(
+                (labels.get(k, k) for k, h in state["mapping"].items() if h == header), not_imported
+            )
+            for state in (seen, now)
+        )
+        if before != after:
+            changes.append(FieldChange(name=header, label=header, theirs=before, current=after))
+    return changes
+
+
 def import_batch_map(
-    *, batch: ImportBatch, user: User | None, mapping: dict[str, str], number_format: str
+    *,
+    batch: ImportBatch,
+    user: User | None,
+    mapping: dict[str, str],
+    number_format: str,
+    started_from: dict[str, Any] | None = None,
 ) -> ImportBatch:
     """Set the column mapping ({field key: header}) and number format of a previewed import,
-    remember the mapping on its source for the next file, and preview again."""
+    remember the mapping on its source for the next file, and preview again.
+
+    ``started_from`` is :func:`mapping_seen` as the user opened the form (None: not checked);
+    a mapping someone else saved since is an EditConflict, and nothing is written.
+    """
     spec = SPECS[batch.kind]
     headers = batch.report.get("headers", [])
     mapping = {key: header for key, header in mapping.items() if header}
@@ -265,6 +309,12 @@ def import_batch_map(
     with transaction.atomic():
         locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         _require_state(locked, ImportState.PREVIEWED)
+        now = mapping_seen(locked.report)
+        wanted = {"mapping": mapping, "number_format": number_format}
+        if started_from is not None and now not in (started_from, wanted):
+            raise EditConflict(
+                current=locked, changes=_mapping_changes(spec, headers, started_from, now)
+            )
         locked.report = {**locked.report, "number_format": number_format}
         _remember_mapping(locked.source, mapping, headers)
         _store_preview(locked, table, mapping)

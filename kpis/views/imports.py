@@ -19,8 +19,9 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
-from accounts.views.common import add_service_error
+from accounts.views.common import add_service_error, show_conflict
 from kam import access
+from kam.concurrency import EditConflict
 from kam.models import User
 from kpis import services
 from kpis.forms.imports import ImportMappingForm, ImportUploadForm
@@ -176,7 +177,10 @@ class ImportMappingView(View):
             headers=report.get("headers", []),
             samples=report.get("samples", {}),
             mapping=report.get("mapping", {}),
-            initial={"number_format": report.get("number_format")},
+            initial={
+                "number_format": report.get("number_format"),
+                "was": ImportMappingForm.started(report),
+            },
         )
 
     def _render(self, form: ImportMappingForm) -> HttpResponse:
@@ -194,6 +198,13 @@ class ImportMappingView(View):
                     user=request.user,
                     mapping=form.mapping(),
                     number_format=form.cleaned_data["number_format"],
+                    started_from=form.cleaned_data["was"],
+                )
+            except EditConflict as conflict:
+                show_conflict(
+                    form,
+                    conflict,
+                    started_from={"was": ImportMappingForm.started(conflict.current.report)},
                 )
             except ValidationError as error:
                 add_service_error(form, error)

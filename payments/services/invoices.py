@@ -11,10 +11,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from kam import access
+from kam.concurrency import EditConflict, FieldChange, run_alone
 from kam.models import User
 from payments.models import EscalationPolicy, Invoice
 from payments.services.daily import escalations_close_paid
-from payments.services.escalations import today
+from payments.services.escalations import policies_by_rank, policy_terms, today
 
 INVOICE_FIELDS = (
     "account",
@@ -129,8 +130,58 @@ def policy_save(
     return policy
 
 
-def policies_save(*, user: User, terms: list[dict]) -> list[EscalationPolicy]:
+Terms = tuple[bool, int, int]  # covered, grace days, days to clarify
+
+
+def _terms_changes(rank: int, seen: Terms, now: Terms) -> list[FieldChange]:
+    """The terms of tier ``rank`` someone else changed, labelled as the policy page labels them."""
+
+    def covered(value: bool) -> str:
+        return _("yes") if value else _("no: normal dunning")
+
+    fields = (
+        ("covered", _("Escalate tier rank %(rank)s"), covered),
+        ("grace_days", _("Grace days of tier rank %(rank)s"), str),
+        ("clarification_days", _("Days to clarify of tier rank %(rank)s"), str),
+    )
+    return [
+        FieldChange(
+            name=f"{rank}-{name}",
+            label=label % {"rank": rank},
+            theirs=show(before),
+            current=show(after),
+        )
+        for (name, label, show), before, after in zip(fields, seen, now, strict=True)
+        if before != after
+    ]
+
+
+def policies_save(
+    *, user: User, terms: list[dict], started_from: dict[int, Terms] | None = None
+) -> list[EscalationPolicy]:
     """Save the terms of several tiers (each a dict of :func:`policy_save`'s keywords) all or
-    none: a refused row raises its ValidationError and leaves every tier as it was."""
+    none: a refused row raises its ValidationError and leaves every tier as it was.
+
+    ``started_from`` maps a tier rank to the terms the user saw (a rank without: not checked).
+    A tier someone else changed since is an EditConflict and nothing is written, unless it
+    already holds the terms the user wants.
+    """
+    started_from = started_from or {}
     with transaction.atomic():
+        # A tier's first save creates its row: there is nothing to lock before it exists.
+        run_alone("payments:escalation-policy")
+        policies = policies_by_rank()
+        conflicts: dict[int, list[FieldChange]] = {}
+        for row in terms:
+            rank = row["tier_rank"]
+            now = policy_terms(rank, policies)
+            wanted = (row["covered"], row["grace_days"], row["clarification_days"])
+            if rank in started_from and now not in (started_from[rank], wanted):
+                conflicts[rank] = _terms_changes(rank, started_from[rank], now)
+        if conflicts:
+            rank = next(iter(conflicts))
+            raise EditConflict(
+                current=policies.get(rank) or EscalationPolicy(tier_rank=rank),
+                changes=[change for changes in conflicts.values() for change in changes],
+            )
         return [policy_save(user=user, **row) for row in terms]

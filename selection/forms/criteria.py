@@ -12,6 +12,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import VersionedForm
 from kam.forms import limit_free_text
 from selection.models import (
     MAX_POINTS,
@@ -295,7 +296,9 @@ def attribute_in_use(attribute: AccountAttribute) -> bool:
     )
 
 
-class AttributeForm(forms.ModelForm):
+class AttributeForm(VersionedForm):
+    """An attribute's definition; a change carries the version it started from."""
+
     class Meta:
         model = AccountAttribute
         fields = ("name", "key", "data_type", "unit", "description")
@@ -308,6 +311,7 @@ class AttributeForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["version"].required = bool(self.instance.pk)
         self.in_use = attribute_in_use(self.instance)
         if self.in_use:
             # Values and criteria depend on the key and on the type's meaning of a value.

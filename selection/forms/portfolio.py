@@ -12,6 +12,7 @@ from kam.forms import limit_free_text
 from selection.models import PortfolioSettings
 
 MAX_CLAIMS = 200
+WEIGHTS = ("coverage_weight", "share_of_wallet_weight")
 ERP_SEPARATORS = re.compile(r"[\s,;]+")
 
 
@@ -28,15 +29,27 @@ class PortfolioSettingsForm(forms.Form):
         max_value=100,
         help_text=_("Our share of the customer's spend in our categories today."),
     )
+    # The weights the user started from, so a save over someone else's newer ones is refused.
+    coverage_weight_was = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    share_of_wallet_weight_was = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     @classmethod
     def for_settings(cls, settings: PortfolioSettings) -> PortfolioSettingsForm:
-        return cls(
-            initial={
-                "coverage_weight": settings.coverage_weight,
-                "share_of_wallet_weight": settings.share_of_wallet_weight,
-            }
-        )
+        weights = {name: getattr(settings, name) for name in WEIGHTS}
+        return cls(initial={**weights, **cls.seen(settings)})
+
+    @staticmethod
+    def seen(settings: PortfolioSettings) -> dict[str, int]:
+        """The hidden started-from values of ``settings`` as stored."""
+        return {f"{name}_was": getattr(settings, name) for name in WEIGHTS}
+
+    def weights(self) -> dict[str, int]:
+        return {name: self.cleaned_data[name] for name in WEIGHTS}
+
+    def started_from(self) -> tuple[int, int] | None:
+        """The weights the user saw (None from a post without them, e.g. a script)."""
+        seen = tuple(self.cleaned_data[f"{name}_was"] for name in WEIGHTS)
+        return None if None in seen else seen  # type: ignore[return-value]
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -78,7 +78,8 @@ class RunApproveForm(forms.Form):
 
 
 class TierOverrideForm(forms.Form):
-    """Another tier than proposed for one account, with the reason."""
+    """Another tier than proposed for one account, with the reason and the override's version
+    the user started from."""
 
     rank = forms.ChoiceField(label=_("Tier"))
     reason = forms.CharField(
@@ -88,6 +89,8 @@ class TierOverrideForm(forms.Form):
         error_messages={"required": _("Give a reason for the override.")},
         help_text=_("Shown in the account's tier history and to its key account manager."),
     )
+    # The override's version the user started from; 0: there was none.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
     def __init__(self, *args: Any, tiers: list[Tier], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

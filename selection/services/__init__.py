@@ -3,6 +3,7 @@
 from selection.services.criteria import (
     TIER_PRESETS,
     AttributeValueRefused,
+    attribute_save,
     attribute_value_set,
     attribute_values_set,
     criteria_set_create,
@@ -33,6 +34,7 @@ __all__ = [
     "SEGMENT_FILTERS",
     "TIER_PRESETS",
     "AttributeValueRefused",
+    "attribute_save",
     "attribute_value_set",
     "attribute_values_set",
     "criteria_set_create",

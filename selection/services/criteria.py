@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
+from kam.concurrency import lock_at, save_counted
 from kam.models import User
 from selection.models import (
     FLAG_OPERATORS,
@@ -55,6 +56,21 @@ TIER_PRESETS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("Standby", "3.50", "#6c757d"),
     ),
 }
+
+
+def attribute_save(
+    *, attribute: AccountAttribute | None, version: int | None, values: dict[str, Any]
+) -> AccountAttribute:
+    """Define a custom attribute (``attribute`` None) or change one from the ``version`` the
+    user started from. Raises EditConflict (nothing written) or ValidationError."""
+    with transaction.atomic():
+        if attribute is None:
+            attribute = AccountAttribute(**values)
+            attribute.full_clean()
+            attribute.save()
+            return attribute
+        current = lock_at(AccountAttribute, attribute.pk, version)
+        return save_counted(current, values)
 
 
 def attribute_value_set(

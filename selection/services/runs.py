@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from accounts.filters import AccountFilterSet, renew_list_cache
 from accounts.models import Account, AccountTeamMember, TeamRole
 from kam.bulk import BulkWriter
+from kam.concurrency import EditConflict, FieldChange, display_value
 from kam.models import Job, User
 from kam.services import ProgressReporter, job_enqueue, notify
 from selection import scoring
@@ -260,13 +261,43 @@ def selection_run_discard(*, run: SelectionRun) -> None:
     run.state = RunState.DISCARDED
 
 
+def _override_conflict(
+    result: SelectionResult, current: TierOverride | None, version: int | None
+) -> EditConflict | None:
+    """The conflict when the result's override is not the one the user saw at ``version``
+    (0: there was none; None: not checked), with what changed since."""
+    if version is None or (current.version if current else 0) == version:
+        return None
+    seen = (
+        TierOverride.history.filter(result_id=result.pk, version=version)
+        .order_by("-history_date")
+        .first()
+        if version
+        else None
+    )
+    changes = []
+    for name in ("tier", "reason"):
+        field = TierOverride._meta.get_field(name)
+        theirs = display_value(seen.instance, field) if seen else "–"
+        now = display_value(current, field) if current else "–"
+        if theirs != now:
+            changes.append(FieldChange(name, str(field.verbose_name), theirs, now))
+    return EditConflict(current=current or TierOverride(result=result, version=0), changes=changes)
+
+
 def tier_override_set(
-    *, result: SelectionResult, rank: int | None, reason: str, user: User
+    *,
+    result: SelectionResult,
+    rank: int | None,
+    reason: str,
+    user: User,
+    version: int | None = None,
 ) -> TierOverride:
     """Give an account another tier than proposed (``rank`` None: not a key account).
 
-    Raises ValidationError without a reason, for a tier the scheme lacks, or once the run is
-    no longer under review.
+    ``version`` is the override's the user started from (0: there was none). Raises
+    ValidationError without a reason, for a tier the scheme lacks, or once the run is no longer
+    under review; EditConflict (nothing written) when someone else changed the override since.
     """
     reason = (reason or "").strip()
     if not reason:
@@ -278,24 +309,31 @@ def tier_override_set(
         run = SelectionRun.objects.select_for_update().get(pk=result.run_id)
         if run.state != RunState.READY:
             raise ValidationError(_("Only a run under review can be changed."), code="not_ready")
-        override, _created = TierOverride.objects.update_or_create(
-            result=result,
-            defaults={
-                "rank": rank,
-                "tier": tiers.get(rank, ""),
-                "reason": reason,
-                "created_by": user,
-            },
-        )
+        current = TierOverride.objects.select_for_update().filter(result=result).first()
+        if conflict := _override_conflict(result, current, version):
+            raise conflict
+        override = current or TierOverride(result=result, version=0)
+        override.rank, override.tier = rank, tiers.get(rank, "")
+        override.reason, override.created_by = reason, user
+        # The row is locked (or new under the run's lock), so a plain increment cannot race.
+        override.version += 1
+        override.save()
     return override
 
 
-def tier_override_remove(*, result: SelectionResult) -> None:
+def tier_override_remove(*, result: SelectionResult, version: int | None = None) -> None:
+    """Take back the override; EditConflict (nothing removed) when it is no longer the one
+    the user saw at ``version`` (None: not checked)."""
     with transaction.atomic():
         run = SelectionRun.objects.select_for_update().get(pk=result.run_id)
         if run.state != RunState.READY:
             raise ValidationError(_("Only a run under review can be changed."), code="not_ready")
-        TierOverride.objects.filter(result=result).delete()
+        current = TierOverride.objects.select_for_update().filter(result=result).first()
+        if current is None:
+            return  # someone else took it back already: what the user wanted
+        if conflict := _override_conflict(result, current, version):
+            raise conflict
+        current.delete()
 
 
 def newer_version(*, run: SelectionRun) -> CriteriaVersion | None:

@@ -7,6 +7,8 @@ the same draft never overwrite each other silently.
 
 from __future__ import annotations
 
+import copy
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,8 +20,9 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
-from accounts.views.common import add_service_error
+from accounts.views.common import add_service_error, show_conflict
 from kam import access
+from kam.concurrency import EditConflict
 from selection import selectors, services
 from selection.forms.criteria import (
     AttributeForm,
@@ -473,9 +476,20 @@ class AttributeFormView(View):
 
     def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         attribute = self._instance(request, pk)
-        form = AttributeForm(request.POST, instance=attribute)
+        # A copy, so the page's title never shows a name that was not saved.
+        form = AttributeForm(request.POST, instance=copy.copy(attribute))
         if form.is_valid():
-            form.save()
-            messages.success(request, _("The attribute has been saved."))
-            return redirect(reverse("selection:attribute-list"))
+            try:
+                services.attribute_save(
+                    attribute=attribute,
+                    version=form.cleaned_data["version"],
+                    values=form.values(),
+                )
+            except EditConflict as conflict:
+                show_conflict(form, conflict)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("The attribute has been saved."))
+                return redirect(reverse("selection:attribute-list"))
         return render(request, self.template_name, {"form": form, "attribute": attribute})

@@ -15,7 +15,9 @@ from django.views.decorators.http import require_GET
 from django.views.generic import ListView, TemplateView
 
 from accounts.selectors import CachedCountPaginator
+from accounts.views.common import show_conflict
 from kam import access
+from kam.concurrency import EditConflict
 from kam.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, csv_lines, xlsx_file
 from kam.pdf import render_pdf
 from selection import selectors, services
@@ -182,9 +184,17 @@ class PortfolioSettingsView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = PortfolioSettingsForm(request.POST)
         if form.is_valid():
-            services.portfolio_settings_update(**form.cleaned_data)
-            messages.success(request, _("The weights of the portfolio have been saved."))
-            return redirect("selection:portfolio")
+            try:
+                services.portfolio_settings_update(
+                    **form.weights(), started_from=form.started_from()
+                )
+            except EditConflict as conflict:
+                show_conflict(
+                    form, conflict, started_from=PortfolioSettingsForm.seen(conflict.current)
+                )
+            else:
+                messages.success(request, _("The weights of the portfolio have been saved."))
+                return redirect("selection:portfolio")
         return self._render(request, form)
 
 

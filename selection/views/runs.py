@@ -17,8 +17,9 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
-from accounts.views.common import add_service_error
+from accounts.views.common import add_service_error, show_conflict
 from kam import access
+from kam.concurrency import EditConflict
 from kam.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from kam.models import User
 from selection import exports, selectors, services
@@ -246,6 +247,14 @@ def run_export(request: HttpRequest, pk: int, fmt: str) -> StreamingHttpResponse
     )
 
 
+def _posted_version(request: HttpRequest) -> int | None:
+    """The version a one-button form started from (None when it sent none)."""
+    try:
+        return int(request.POST["version"])
+    except (KeyError, ValueError):
+        return None
+
+
 def _result_page(
     request: HttpRequest,
     run: SelectionRun,
@@ -262,6 +271,7 @@ def _result_page(
             initial={
                 "rank": "none" if initial_rank is None else str(initial_rank),
                 "reason": override.reason if override else "",
+                "version": override.version if override else 0,
             },
         )
     return TemplateResponse(
@@ -296,7 +306,15 @@ def result_override(request: HttpRequest, pk: int, account_pk: int) -> HttpRespo
     url = reverse("selection:result-detail", args=[run.pk, account_pk])
     if "remove" in request.POST:
         try:
-            services.tier_override_remove(result=result)
+            services.tier_override_remove(result=result, version=_posted_version(request))
+        except EditConflict:
+            messages.error(
+                request,
+                _(
+                    "Someone changed this entry after you opened the page, so it was not "
+                    "deleted. Check it and delete it again if it should go."
+                ),
+            )
         except ValidationError as error:
             _add_error_messages(request, error)
         else:
@@ -310,7 +328,10 @@ def result_override(request: HttpRequest, pk: int, account_pk: int) -> HttpRespo
                 rank=form.cleaned_data["rank"],
                 reason=form.cleaned_data["reason"],
                 user=request.user,
+                version=form.cleaned_data["version"],
             )
+        except EditConflict as conflict:
+            show_conflict(form, conflict)
         except ValidationError as error:
             if not hasattr(error, "error_dict"):
                 # The run is no longer under review: the page shows no form to correct.

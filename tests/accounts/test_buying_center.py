@@ -161,6 +161,26 @@ def test_account_update_refuses_a_group_cycle(cast) -> None:
     assert error.value.error_dict["parent"][0].code == "parent_cycle"
 
 
+def test_a_stale_relationship_form_is_refused_only_over_a_relationship(cast, center) -> None:
+    buyer = center["buyer"]
+    seen = selectors.relationships_seen(contact=buyer)
+    # After the form opened, someone else changes the KAM's relationship with the buyer.
+    services.relationship_save(contact=buyer, user=cast.kam, strength=2, last_touched=None)
+
+    with pytest.raises(ValidationError) as error:
+        services.relationship_save(
+            contact=buyer, user=cast.kam, strength=5, last_touched=None, seen=seen
+        )
+    # Someone who holds none yet replaces nothing, however old the form.
+    services.relationship_save(
+        contact=buyer, user=cast.team_member, strength=3, last_touched=None, seen=seen
+    )
+
+    assert error.value.code == "edit_conflict"
+    strengths = {r.user: r.strength for r in Relationship.objects.filter(contact=buyer)}
+    assert strengths == {cast.kam: 2, cast.team_member: 3}
+
+
 def test_only_team_members_hold_relationships(cast, center) -> None:
     with pytest.raises(ValidationError) as error:
         services.relationship_save(

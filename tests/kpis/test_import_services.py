@@ -8,11 +8,13 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.utils import translation
 
+from kam.concurrency import EditConflict
 from kam.models import Job
 from kam.services import job_execute
 from kpis import services
 from kpis.models import AccountKpi, AnnualFigure, ClosedYear, ImportBatch, ImportSource
 from kpis.selectors.imports import import_preview
+from kpis.services.imports import mapping_seen
 from tests.kpis.test_import_parsing import xlsx_bytes
 
 YEAR = 2024
@@ -370,6 +372,36 @@ def test_mapping_is_saved_on_the_source_and_reused_for_its_next_file(cast) -> No
     assert next_year.errors == 0
     assert next_year.report["mapping"] == batch.source.mapping
     assert next_year.report["number_format"] == "auto"
+
+
+def test_a_mapping_saved_since_the_form_opened_is_a_conflict_that_names_the_columns(
+    cast,
+) -> None:
+    batch = upload(cast.leadership, csv_bytes("Nr;Wert", f"{cast.account.erp_number};100"))
+    seen = mapping_seen(batch.report)
+    services.import_batch_map(
+        batch=batch,
+        user=cast.admin,
+        mapping={"account": "Nr", "revenue.actual": "Wert"},
+        number_format="de",
+    )
+
+    with translation.override("en"), pytest.raises(EditConflict) as conflict:
+        services.import_batch_map(
+            batch=batch,
+            user=cast.leadership,
+            mapping={"account": "Nr", "volume.actual": "Wert"},
+            number_format="auto",
+            started_from=seen,
+        )
+
+    assert [(c.label, c.theirs, c.current) for c in conflict.value.changes] == [
+        ("Number format", "Detect from the file", "German (1.234,56)"),
+        ("Nr", "— not imported —", "Customer number (ERP)"),
+        ("Wert", "— not imported —", "Revenue (actual)"),
+    ]
+    batch.refresh_from_db()
+    assert batch.report["mapping"] == {"account": "Nr", "revenue.actual": "Wert"}
 
 
 def test_mapping_refuses_unknown_columns_and_a_column_twice(cast) -> None:

@@ -559,6 +559,104 @@ def test_policy_form_refuses_days_out_of_range(client, cast) -> None:
     assert not EscalationPolicy.objects.exists()
 
 
+def _policy_post(rows: list[tuple[int, str, int, int, str]]) -> dict[str, str]:
+    """The policy form's POST: per row its rank, covered ("on" or ""), days and ``was``."""
+    data = {"form-TOTAL_FORMS": str(len(rows)), "form-INITIAL_FORMS": str(len(rows))}
+    for index, (rank, covered, grace, days, was) in enumerate(rows):
+        data |= {
+            f"form-{index}-tier_rank": str(rank),
+            f"form-{index}-grace_days": str(grace),
+            f"form-{index}-clarification_days": str(days),
+            f"form-{index}-was": was,
+        }
+        if covered:
+            data[f"form-{index}-covered"] = covered
+    return data
+
+
+@pytest.fixture
+def two_tiers(cast) -> None:
+    Account.objects.filter(pk=cast.account.pk).update(tier="Gold", tier_rank=1)
+    Account.objects.filter(pk=cast.other_account.pk).update(tier="Silver", tier_rank=2)
+
+
+def test_policy_saves_only_the_rows_the_user_changed(client, cast, settings, two_tiers) -> None:
+    defaults = f"1 {settings.PAYMENT_GRACE_DAYS} {settings.PAYMENT_CLARIFICATION_DAYS}"
+    # Someone else sets tier 1's grace days after this user opened the page.
+    services.policies_save(
+        user=cast.leadership,
+        terms=[{"tier_rank": 1, "covered": True, "grace_days": 30, "clarification_days": 5}],
+    )
+    client.force_login(cast.finance)
+
+    response = client.post(
+        reverse("payments:policy"),
+        _policy_post(
+            [
+                (
+                    1,
+                    "on",
+                    settings.PAYMENT_GRACE_DAYS,
+                    settings.PAYMENT_CLARIFICATION_DAYS,
+                    defaults,
+                ),
+                (2, "on", 12, settings.PAYMENT_CLARIFICATION_DAYS, defaults),
+            ]
+        ),
+    )
+
+    assert response.status_code == 302
+    terms = {p.tier_rank: (p.grace_days, p.updated_by) for p in EscalationPolicy.objects.all()}
+    assert terms == {1: (30, cast.leadership), 2: (12, cast.finance)}
+
+
+def test_a_policy_conflict_keeps_my_row_shows_theirs_and_saving_again_is_deliberate(
+    client, cast, settings, two_tiers
+) -> None:
+    defaults = f"1 {settings.PAYMENT_GRACE_DAYS} {settings.PAYMENT_CLARIFICATION_DAYS}"
+    services.policies_save(
+        user=cast.leadership,
+        terms=[
+            {"tier_rank": 1, "covered": True, "grace_days": 30, "clarification_days": 5},
+            {"tier_rank": 2, "covered": False, "grace_days": 40, "clarification_days": 6},
+        ],
+    )
+    client.force_login(cast.finance)
+
+    refused = client.post(
+        reverse("payments:policy"),
+        _policy_post(
+            [
+                (1, "on", 21, settings.PAYMENT_CLARIFICATION_DAYS, defaults),
+                (
+                    2,
+                    "on",
+                    settings.PAYMENT_GRACE_DAYS,
+                    settings.PAYMENT_CLARIFICATION_DAYS,
+                    defaults,
+                ),
+            ]
+        ),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert refused.status_code == 200
+    formset = refused.context["formset"]
+    assert [(c.label, c.theirs, c.current) for c in formset.conflict_changes] == [
+        ("Grace days of tier rank 1", str(settings.PAYMENT_GRACE_DAYS), "30")
+    ]
+    # Mine stays, the row I did not touch shows theirs, and both now start from what is stored.
+    assert [form["grace_days"].value() for form in formset] == ["21", "40"]
+    assert formset.forms[1]["covered"].value() is False
+    assert [form["was"].value() for form in formset] == ["1 30 5", "0 40 6"]
+    assert EscalationPolicy.objects.get(tier_rank=1).grace_days == 30
+
+    client.post(reverse("payments:policy"), formset.data)
+
+    terms = {p.tier_rank: (p.covered, p.grace_days) for p in EscalationPolicy.objects.all()}
+    assert terms == {1: (True, 21), 2: (False, 40)}
+
+
 def test_account_tab_shows_escalations_invoices_and_timeline(client, cast, world) -> None:
     InvoiceFactory(
         account=cast.account, number="LATER", issue_date=days_ago(20), due_date=days_ago(-10)

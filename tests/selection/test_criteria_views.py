@@ -708,7 +708,13 @@ def test_a_key_in_use_stays(client, cast, workplaces):
 
     client.post(
         reverse("selection:attribute-edit", args=[workplaces.pk]),
-        {"name": "Workplaces", "key": "renamed", "data_type": "yes_no", "unit": "PCs"},
+        {
+            "name": "Workplaces",
+            "key": "renamed",
+            "data_type": "yes_no",
+            "unit": "PCs",
+            "version": 1,
+        },
     )
 
     workplaces.refresh_from_db()
@@ -725,7 +731,7 @@ def test_an_unused_key_can_change(client, cast, workplaces):
 
     client.post(
         reverse("selection:attribute-edit", args=[workplaces.pk]),
-        {"name": "Workplaces", "key": "seats", "data_type": "number"},
+        {"name": "Workplaces", "key": "seats", "data_type": "number", "version": 1},
     )
 
     workplaces.refresh_from_db()

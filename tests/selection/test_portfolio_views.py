@@ -426,7 +426,12 @@ def test_settings_page_shows_the_defaults_without_a_row(client, cast) -> None:
 
     response = client.get(SETTINGS_URL)
 
-    assert response.context["form"].initial == {"coverage_weight": 50, "share_of_wallet_weight": 50}
+    assert response.context["form"].initial == {
+        "coverage_weight": 50,
+        "share_of_wallet_weight": 50,
+        "coverage_weight_was": 50,
+        "share_of_wallet_weight_was": 50,
+    }
     assert not PortfolioSettings.objects.exists()
 
 

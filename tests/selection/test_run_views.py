@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import TeamRole
+from kam.concurrency import EditConflict
 from kam.models import Job, Notification
 from selection import services
 from selection.models import (
@@ -216,7 +217,8 @@ def test_override_is_stored_with_reason_and_user(client, cast, ready_run) -> Non
     client.force_login(cast.leadership)
 
     response = client.post(
-        _override(ready_run, cast.account), {"rank": "2", "reason": "Strategic partner"}
+        _override(ready_run, cast.account),
+        {"rank": "2", "reason": "Strategic partner", "version": "0"},
     )
 
     assert response.status_code == 302
@@ -233,7 +235,9 @@ def test_override_is_stored_with_reason_and_user(client, cast, ready_run) -> Non
 def test_override_to_not_a_key_account(client, cast, ready_run) -> None:
     client.force_login(cast.leadership)
 
-    client.post(_override(ready_run, cast.account), {"rank": "none", "reason": "Insolvent"})
+    client.post(
+        _override(ready_run, cast.account), {"rank": "none", "reason": "Insolvent", "version": "0"}
+    )
 
     override = TierOverride.objects.get()
     assert (override.rank, override.tier) == (None, "")
@@ -279,12 +283,57 @@ def test_override_is_removed(client, cast, ready_run) -> None:
     assert response.status_code == 200
 
 
+def test_a_removal_from_a_stale_page_is_refused_and_a_gone_override_is_no_error(
+    client, cast, ready_run
+) -> None:
+    result = SelectionResult.objects.get(run=ready_run, account=cast.account)
+    services.tier_override_set(result=result, rank=3, reason="Test", user=cast.leadership)
+    # Someone else changes the override after this user's page showed version 1.
+    services.tier_override_set(
+        result=result, rank=2, reason="Strategic", user=cast.admin, version=1
+    )
+    client.force_login(cast.leadership)
+
+    refused = client.post(
+        _override(ready_run, cast.account),
+        {"remove": "1", "version": "1"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert _messages(refused) == [
+        "Someone changed this entry after you opened the page, so it was not deleted. "
+        "Check it and delete it again if it should go."
+    ]
+    assert TierOverride.objects.get().reason == "Strategic"
+    client.post(_override(ready_run, cast.account), {"remove": "1", "version": "2"})
+    assert not TierOverride.objects.exists()
+    gone = client.post(
+        _override(ready_run, cast.account), {"remove": "1", "version": "2"}, follow=True
+    )
+    assert gone.status_code == 200
+
+
+def test_an_override_set_since_the_page_opened_is_listed_as_theirs(cast, ready_run) -> None:
+    result = SelectionResult.objects.get(run=ready_run, account=cast.account)
+    services.tier_override_set(result=result, rank=2, reason="Strategic", user=cast.admin)
+
+    with pytest.raises(EditConflict) as conflict:
+        services.tier_override_set(
+            result=result, rank=3, reason="Mine", user=cast.leadership, version=0
+        )
+
+    changes = [(c.name, c.theirs, c.current) for c in conflict.value.changes]
+    assert changes == [("tier", "–", "Silver"), ("reason", "–", "Strategic")]
+    assert TierOverride.objects.get().version == 1
+
+
 def test_override_of_an_approved_run_is_refused_with_a_message(client, cast, approved_run) -> None:
     client.force_login(cast.leadership)
 
     response = client.post(
         _override(approved_run, cast.account),
-        {"rank": "2", "reason": "Too late"},
+        {"rank": "2", "reason": "Too late", "version": "0"},
         follow=True,
         HTTP_ACCEPT_LANGUAGE="en",
     )
