@@ -92,9 +92,14 @@ def cached_for_query(name: str, queryset: QuerySet, build: Callable[[], T]) -> T
     return cached_in_generation(f"accounts:list:{name}", (sql, params), build)
 
 
-def renew_list_cache(**kwargs: object) -> None:
+def renew_list_cache(*, update_fields: frozenset[str] | None = None, **kwargs: object) -> None:
     """Start a new generation: the list reads its choices and counts afresh. Bulk writers
-    that bypass signals (the selection's approval) call it once they have committed."""
+    that bypass signals (the selection's approval) call it once they have committed.
+
+    A login's save of ``last_login`` starts none: the list shows no such thing, and a login
+    must neither empty everyone's list cache nor need Redis (a 503 while Redis is down)."""
+    if update_fields is not None and update_fields <= {"last_login"}:
+        return
     cache.set(_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
 
 

@@ -9,6 +9,7 @@ import pytest
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 from django.core.paginator import Paginator
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -480,6 +481,19 @@ def test_a_repeated_view_counts_and_reads_the_choices_once(client, world) -> Non
 
     assert len(second) == len(first) - 4  # the count, tiers, managers and groups
     assert not [sql for sql in second if 'COUNT(*) AS "__count" FROM "accounts_account"' in sql]
+
+
+def test_a_login_keeps_the_list_cache(client, world) -> None:
+    """A login saves last_login, which the list does not show: it must neither empty the cache
+    for everyone nor need it (tests/faults/test_restarts.py logs in while Redis is down)."""
+    client.force_login(world["cast"].leadership)
+    params = {"region": "north"}
+    first = _list_sql(client, params)
+
+    Client().force_login(world["cast"].kam)
+    second = _list_sql(client, params)
+
+    assert len(second) == len(first) - 4  # the count, tiers, managers and groups
 
 
 def test_saved_accounts_and_managers_show_at_once(client, world) -> None:
