@@ -43,7 +43,7 @@ class KamUser(HttpUser):
         # The certificate is the run's own, made by run.sh; browsers send Origin on POSTs.
         self.client.verify = False
         self.client.headers.update({"Origin": origin, "Referer": origin + "/"})
-        self.accounts: list[str] = []
+        self.known_accounts: list[str] = []
         self.login()
 
     def login(self) -> None:
@@ -72,13 +72,15 @@ class KamUser(HttpUser):
                 response.failure("sent to the login page: the session is gone")
             return response.text or ""
 
-    def account(self) -> str | None:
-        return random.choice(self.accounts) if self.accounts else None  # noqa: S311
+    def pick_account(self) -> str | None:
+        """One of the accounts the last list showed (helpers are not named like tasks: a
+        task of the same name would shadow them)."""
+        return random.choice(self.known_accounts) if self.known_accounts else None  # noqa: S311
 
     def remember_accounts(self, html: str) -> None:
         found = ACCOUNT_LINK.findall(html)
         if found:
-            self.accounts = found[:50]
+            self.known_accounts = found[:50]
 
 
 class KeyAccountManager(KamUser):
@@ -99,7 +101,7 @@ class KeyAccountManager(KamUser):
 
     @task(5)
     def account_tabs(self) -> None:
-        pk = self.account()
+        pk = self.pick_account()
         if pk is None:
             return
         self.page(f"/accounts/{pk}/", "/accounts/[id]/")
@@ -145,7 +147,7 @@ class SalesLeadership(KamUser):
 
     @task(3)
     def account(self) -> None:
-        pk = self.account()
+        pk = self.pick_account()
         if pk is not None:
             self.page(f"/accounts/{pk}/", "/accounts/[id]/")
             self.page(f"/accounts/{pk}/kpis/", "/accounts/[id]/kpis/")
@@ -174,7 +176,7 @@ class Finance(KamUser):
     @task(2)
     def accounts(self) -> None:
         self.remember_accounts(self.page("/accounts/?tier=Silver", "/accounts/?tier=…"))
-        pk = self.account()
+        pk = self.pick_account()
         if pk is not None:
             self.page(f"/accounts/{pk}/kpis/", "/accounts/[id]/kpis/")
             self.page(f"/accounts/{pk}/escalations/", "/accounts/[id]/escalations/")
@@ -197,7 +199,7 @@ class Mentor(KamUser):
 
     @task(3)
     def plan(self) -> None:
-        pk = self.account()
+        pk = self.pick_account()
         if pk is not None:
             self.page(f"/accounts/{pk}/plan/", "/accounts/[id]/plan/")
 
