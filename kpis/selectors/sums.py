@@ -355,22 +355,22 @@ class ProgrammeQuery:
                 _value(year),
                 " AND k.revenue_target > 0 AND k.revenue * 100 < k.revenue_target * ",
                 _value(RED_FLAG_ATTAINMENT),
-                " LEFT JOIN (SELECT c.account_id, SUM(CASE WHEN c.influence = ",
+                " LEFT JOIN (SELECT c.account_id, SUM(CASE WHEN c.high THEN 1 ELSE 0 END) AS high, "
+                "SUM(CASE WHEN c.high AND c.known THEN 1 ELSE 0 END) AS high_known, "
+                "MAX(CASE WHEN (c.high OR c.decides) AND NOT c.known THEN 1 ELSE 0 END) "
+                "AS uncovered FROM (SELECT c.account_id, c.influence = ",
                 _value(high),
-                " THEN 1 ELSE 0 END) AS high, SUM(CASE WHEN c.influence = ",
-                _value(high),
-                f" AND {known} THEN 1 ELSE 0 END) AS high_known, MAX(CASE WHEN (c.influence = ",
-                _value(high),
-                f" OR EXISTS (SELECT 1 FROM {_table(ContactRole)} cr "  # noqa: S608  # nosec B608 # identifiers from model metadata; values are query parameters
+                f" AS high, {known} AS known, EXISTS (SELECT 1 FROM {_table(ContactRole)} cr "  # noqa: S608  # nosec B608 # identifiers from model metadata; values are query parameters
                 "WHERE cr.contact_id = c.id AND cr.role IN (",
                 _value(decider),
                 ", ",
                 _value(approver),
-                f"))) AND NOT {known} THEN 1 ELSE 0 END) AS uncovered "
-                f"FROM {_table(Contact)} c JOIN (",
+                f")) AS decides FROM {_table(Contact)} c JOIN (",
                 self.accounts,
                 ") ka ON ka.id = c.account_id WHERE NOT c.has_left AND ka.tier <> '' "
-                "GROUP BY c.account_id) cs ON cs.account_id = a.id WHERE a.tier <> ''",
+                # OFFSET 0 keeps the subquery apart, so each contact's EXISTS runs once rather
+                # than once per use above.
+                "OFFSET 0) c GROUP BY c.account_id) cs ON cs.account_id = a.id WHERE a.tier <> ''",
             )
         )
         key_accounts, managers, high_count, high_known, red_flags = rows[0]
