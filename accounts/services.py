@@ -159,8 +159,10 @@ def relationship_save(
     """Record (or update) the relationship one team member holds with a contact.
 
     ``seen`` is :func:`accounts.selectors.relationships_seen` as the user opened the form (None:
-    not checked). Raises ValidationError, code ``edit_conflict`` and nothing written, when the
-    relationship would replace one saved after that.
+    not checked). When the save would replace a stored relationship and any of the contact's
+    relationships changed since ``seen`` (the form picks the person only on saving, so the
+    digest covers them all), raises ValidationError, code ``edit_conflict``, and writes nothing.
+    A new relationship replaces nothing and is saved.
     """
     if not AccountTeamMember.objects.filter(account_id=contact.account_id, user=user).exists():
         raise ValidationError(
